@@ -1,0 +1,1 @@
+"""llamapipe.evaluation."""

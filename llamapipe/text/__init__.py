@@ -1,0 +1,1 @@
+"""Reusable text operations, independent of any stage: normalization, hashing, filters."""
