@@ -1,0 +1,1 @@
+"""Per-source config sections, one module per source."""

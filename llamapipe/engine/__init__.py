@@ -1,0 +1,30 @@
+"""The stage engine: shards, markers, manifests, fingerprints, executors, progress.
+
+See DESIGN.md "The run directory" for the rules this package implements.
+"""
+
+from llamapipe.engine.executors import EXECUTOR_KINDS, make_executor
+from llamapipe.engine.runner import StageResult, run_stage, run_stages, stage_status
+from llamapipe.engine.spec import (
+    Counters,
+    FinalizeContext,
+    ShardContext,
+    ShardSpec,
+    StageSpec,
+)
+from llamapipe.engine.state import StageStatus
+
+__all__ = [
+    "EXECUTOR_KINDS",
+    "Counters",
+    "FinalizeContext",
+    "ShardContext",
+    "ShardSpec",
+    "StageResult",
+    "StageSpec",
+    "StageStatus",
+    "make_executor",
+    "run_stage",
+    "run_stages",
+    "stage_status",
+]
