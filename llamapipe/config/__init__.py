@@ -1,0 +1,198 @@
+"""pipeline.toml -> a typed, validated PipelineConfig.
+
+Every mistake a user can make in the file is one line naming the key or path, and exit code 2:
+an unknown key (typos must not be silently ignored), a wrong type, an input path that does not
+exist. Relative paths are relative to the folder of pipeline.toml, so a run can be started from
+anywhere.
+"""
+
+from __future__ import annotations
+
+import glob
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from llamapipe.config.base import StrictModel
+from llamapipe.config.eval import EvalConfig
+from llamapipe.config.mix import MixConfig
+from llamapipe.config.run import ExecutorConfig, RunConfig, SlurmConfig
+from llamapipe.config.sources.arxiv import ArxivSourceConfig
+from llamapipe.config.sources.books import BooksSourceConfig
+from llamapipe.config.sources.c4 import C4SourceConfig
+from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
+from llamapipe.config.sources.github import GitHubSourceConfig
+from llamapipe.config.sources.stackexchange import StackExchangeSourceConfig
+from llamapipe.config.sources.wikipedia import WikipediaSourceConfig
+from llamapipe.config.tokenizer import TokenizerConfig
+from llamapipe.config.train import TrainConfig
+from llamapipe.errors import ConfigError
+
+REMOTE_PREFIXES = ("http://", "https://", "s3://", "gs://", "hf:")
+
+
+class SourcesConfig(StrictModel):
+    commoncrawl: CommonCrawlSourceConfig = CommonCrawlSourceConfig()
+    c4: C4SourceConfig = C4SourceConfig()
+    github: GitHubSourceConfig = GitHubSourceConfig()
+    wikipedia: WikipediaSourceConfig = WikipediaSourceConfig()
+    books: BooksSourceConfig = BooksSourceConfig()
+    arxiv: ArxivSourceConfig = ArxivSourceConfig()
+    stackexchange: StackExchangeSourceConfig = StackExchangeSourceConfig()
+
+    def enabled(self) -> list[str]:
+        """Names of the enabled sources that have inputs, in the recipe's build order."""
+        from llamapipe.recipe import SOURCE_ORDER
+
+        return [
+            name
+            for name in SOURCE_ORDER
+            if getattr(self, name).enabled and getattr(self, name).inputs
+        ]
+
+
+class PipelineConfig(StrictModel):
+    run: RunConfig = RunConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+    sources: SourcesConfig = SourcesConfig()
+    mix: MixConfig = MixConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    train: TrainConfig = TrainConfig()
+    eval: EvalConfig = EvalConfig()
+
+    #: Folder of the pipeline.toml this config came from (relative paths resolve against it).
+    base_dir: str = "."
+
+    @property
+    def run_dir(self) -> Path:
+        path = Path(self.run.dir)
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+    def executor_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of engine.run_stage / run_stages for this config's executor."""
+        ex = self.executor
+        options: dict[str, Any] = {}
+        if ex.kind == "ray":
+            options["ray_address"] = ex.ray_address
+        if ex.kind == "slurm":
+            options["slurm"] = ex.slurm.model_dump()
+        return {
+            "executor": ex.kind,
+            "workers": ex.workers,
+            "retries": ex.retries,
+            "strict": ex.strict,
+            "seed": self.run.seed,
+            "executor_options": options,
+        }
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """`a.b.c=value` -> (["a","b","c"], value); the value is read as TOML, else as a string."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set train.steps=100")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {item!r}: empty key")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    for item in overrides:
+        path, value = parse_override(item)
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {item!r}: {part!r} is not a table")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def _format_validation_error(source: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{key}'"
+    if err["type"] == "missing":
+        return f"{source}: missing key '{key}'"
+    value = err.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, dict) else ""
+    more = f" (and {len(exc.errors()) - 1} more errors)" if len(exc.errors()) > 1 else ""
+    return f"{source}: {key}: {err['msg']}{shown}{more}"
+
+
+def _check_inputs(cfg: PipelineConfig, source: str) -> None:
+    """Resolve input paths against the config's folder; a missing local input is an error."""
+    base = Path(cfg.base_dir)
+    for name in type(cfg.sources).model_fields:
+        section = getattr(cfg.sources, name)
+        if not section.enabled:
+            continue
+        resolved = []
+        for ref in section.inputs:
+            if ref.startswith(REMOTE_PREFIXES):
+                resolved.append(ref)
+                continue
+            path = Path(ref).expanduser()
+            full = path if path.is_absolute() else base / path
+            if glob.has_magic(str(full)):
+                if not glob.glob(str(full), recursive=True):
+                    raise ConfigError(f"{source}: sources.{name}.inputs: no file matches {ref!r}")
+            elif not full.exists():
+                raise ConfigError(
+                    f"{source}: sources.{name}.inputs: no such file or directory: {ref!r}"
+                )
+            resolved.append(str(full))
+        section.inputs = resolved
+
+
+def config_from_dict(
+    data: dict[str, Any], base_dir: Path, source: str = "pipeline.toml", check_inputs: bool = True
+) -> PipelineConfig:
+    data = dict(data)
+    data["base_dir"] = str(base_dir.resolve())
+    try:
+        cfg = PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(source, exc)) from None
+    if check_inputs:
+        _check_inputs(cfg, source)
+    return cfg
+
+
+def load_config(
+    path: str | Path, overrides: list[str] | None = None, check_inputs: bool = True
+) -> PipelineConfig:
+    """Read, override (`--set`) and validate pipeline.toml."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found (create one with `llamapipe init DIR`)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    apply_overrides(data, overrides or [])
+    return config_from_dict(data, path.parent, str(path), check_inputs)
+
+
+__all__ = [
+    "ConfigError",
+    "ExecutorConfig",
+    "PipelineConfig",
+    "RunConfig",
+    "SlurmConfig",
+    "SourcesConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "load_config",
+]

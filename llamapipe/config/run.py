@@ -1,0 +1,43 @@
+"""Run-wide sections: where the run lives and where its shards execute."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import Field
+
+from llamapipe.config.base import StrictModel
+
+
+class RunConfig(StrictModel):
+    #: Name of the run; the default run directory is runs/<name>.
+    name: str = "demo"
+    #: Run directory, relative to pipeline.toml's folder unless absolute.
+    dir: str = "runs/demo"
+    #: One seed for every random choice of every stage (sampling, shuffles, init).
+    seed: int = 1234
+
+
+class SlurmConfig(StrictModel):
+    #: submitit cluster: None detects Slurm; "local" runs the same job array on this machine.
+    cluster: str | None = None
+    partition: str | None = None
+    timeout_min: int = Field(60, ge=1)
+    cpus_per_task: int = Field(1, ge=1)
+    mem_gb: int = Field(4, ge=1)
+    array_parallelism: int = Field(64, ge=1)
+    #: Where submitit writes job logs and pickles; default <run dir>/slurm.
+    folder: str | None = None
+
+
+class ExecutorConfig(StrictModel):
+    kind: Literal["inprocess", "pool", "ray", "slurm"] = "pool"
+    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    #: A failing shard is retried this many times before it is reported.
+    retries: int = Field(2, ge=0)
+    #: Stop at the first corrupt record instead of counting and skipping it.
+    strict: bool = False
+    #: Ray cluster address ("auto", "ray://host:10001"); None starts a local Ray.
+    ray_address: str | None = None
+    slurm: SlurmConfig = SlurmConfig()

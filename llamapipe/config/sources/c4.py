@@ -1,0 +1,24 @@
+"""Config of the C4 source: prebuilt C4 files (json.gz lines), a HF dataset id, or WET + C4 rules."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from llamapipe.config.base import StrictModel
+from llamapipe.config.sources.c4_from_wet import C4FromWetConfig
+
+
+class C4SourceConfig(StrictModel):
+    enabled: bool = True
+    #: json(.gz) files or globs of allenai/c4-style lines ({text, url, timestamp|date}), or
+    #: "hf:<dataset id>[:<config>]" for a Hugging Face dataset (streamed).
+    inputs: list[str] = []
+    #: Input files per shard; one prebuilt C4 file is ~350 MB of text, so one each by default.
+    files_per_shard: int = Field(1, ge=1)
+    #: Documents per shard when reading a Hugging Face dataset id.
+    hf_docs_per_shard: int = Field(50_000, ge=1)
+    #: Stop after this many documents of a Hugging Face dataset (None: all of it).
+    hf_max_docs: int | None = None
+    #: Build C4 from Common Crawl WET files with the C4 rules instead of reading prebuilt C4.
+    from_wet: bool = False
+    wet_rules: C4FromWetConfig = C4FromWetConfig()
