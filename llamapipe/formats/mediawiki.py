@@ -1,0 +1,226 @@
+"""Stream pages out of MediaWiki XML dumps (``*-pages-articles*.xml``, ``.bz2``, ``.gz``).
+
+A full English dump is ~20 GB compressed, so the file is never loaded whole: lxml's iterparse
+hands over one ``<page>`` at a time and every finished element is cleared and detached from the
+root, which keeps memory bounded by the largest single page, not by the dump.
+
+Tags are matched on their local name, because each MediaWiki version declares its own export
+namespace (``export-0.10``, ``export-0.11``, ...). The bytes go to the XML parser undecoded, so
+the encoding comes from the XML declaration (or BOM): real dumps are UTF-8, a UTF-16 copy works
+as well.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from lxml import etree
+
+from llamapipe.errors import InputError
+
+#: dbname suffixes of Wikipedia dumps; other projects (wiktionary, wikisource) are not Wikipedia.
+_DBNAME_RE = re.compile(r"^([a-z][a-z0-9_]*?)wiki$")
+#: The language in a dump file name: ``enwiki-20220601-pages-articles1.xml-p1p41242.bz2``.
+_FILENAME_RE = re.compile(r"(?:^|[^a-z0-9_])([a-z][a-z0-9_]*?)wiki-")
+
+ErrorCallback = Callable[[str | None, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """The ``<siteinfo>`` header: which wiki this is and its localized namespace names."""
+
+    dbname: str = ""
+    language: str = ""
+    base_url: str = ""
+    namespaces: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def article_base(self) -> str:
+        """``https://uk.wikipedia.org/wiki/`` (the base URL without its main page title)."""
+        if "/wiki/" in self.base_url:
+            return self.base_url.split("/wiki/", 1)[0] + "/wiki/"
+        if self.language:
+            return f"https://{self.language}.wikipedia.org/wiki/"
+        return ""
+
+
+@dataclass(slots=True)
+class WikiPage:
+    """One page of a dump: its latest revision's wikitext and what decides whether we keep it."""
+
+    page_id: int
+    title: str
+    ns: int
+    redirect: bool
+    text: str
+    language: str
+    redirect_target: str | None = None
+
+
+def language_from_dbname(dbname: str) -> str:
+    """``enwiki`` -> ``en``; ``zh_min_nanwiki`` -> ``zh-min-nan``; anything else -> ``""``."""
+    match = _DBNAME_RE.match(dbname.strip())
+    return match.group(1).replace("_", "-") if match else ""
+
+
+def language_from_filename(path: str | Path) -> str:
+    """The language of a dump from its file name, the fallback when siteinfo has no dbname."""
+    match = _FILENAME_RE.search(Path(path).name)
+    return match.group(1).replace("_", "-") if match else ""
+
+
+def open_dump(path: str | Path) -> IO[bytes]:
+    """Open a dump as a binary stream, decompressing ``.bz2``/``.gz`` on the fly."""
+    path = Path(path)
+    if path.suffix == ".bz2":
+        return bz2.open(path, "rb")
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _local(tag: object) -> str:
+    """The local part of ``{namespace}name`` (comments and PIs have non-string tags)."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child_text(elem: etree._Element, name: str) -> str | None:
+    for child in elem:
+        if _local(child.tag) == name:
+            return child.text or ""
+    return None
+
+
+def _child(elem: etree._Element, name: str) -> etree._Element | None:
+    for child in elem:
+        if _local(child.tag) == name:
+            return child
+    return None
+
+
+def _parse_siteinfo(elem: etree._Element, path: str | Path) -> SiteInfo:
+    dbname = _child_text(elem, "dbname") or ""
+    namespaces: dict[int, str] = {}
+    ns_elem = _child(elem, "namespaces")
+    if ns_elem is not None:
+        for ns in ns_elem:
+            try:
+                namespaces[int(ns.get("key", ""))] = (ns.text or "").strip()
+            except ValueError:
+                continue
+    language = language_from_dbname(dbname) or language_from_filename(path)
+    return SiteInfo(
+        dbname=dbname,
+        language=language,
+        base_url=(_child_text(elem, "base") or "").strip(),
+        namespaces=namespaces,
+    )
+
+
+def _latest_revision_text(page: etree._Element) -> str:
+    """The text of the page's last ``<revision>`` (pages-articles dumps hold exactly one)."""
+    text = ""
+    for child in page:
+        if _local(child.tag) == "revision":
+            found = _child_text(child, "text")
+            text = found if found is not None else text
+    return text
+
+
+class MediaWikiDump:
+    """Iterate the pages of one dump file; ``siteinfo`` is filled once the header is read.
+
+    ``on_error(record, message)`` is called for a page that cannot be read (missing or
+    non-numeric id/ns); the page is skipped. A broken XML stream ends the file with an
+    InputError naming the file and line, since no parser can resynchronise after it.
+    """
+
+    def __init__(self, path: str | Path, on_error: ErrorCallback | None = None) -> None:
+        self.path = Path(path)
+        self.on_error = on_error
+        self.siteinfo = SiteInfo(language=language_from_filename(self.path))
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[WikiPage]:
+        with open_dump(self.path) as stream:
+            counted = _CountingReader(stream)
+            parser = etree.iterparse(
+                counted, events=("end",), huge_tree=True, resolve_entities=False
+            )
+            try:
+                for _event, elem in parser:
+                    name = _local(elem.tag)
+                    if name == "siteinfo":
+                        self.siteinfo = _parse_siteinfo(elem, self.path)
+                        _release(elem)
+                    elif name == "page":
+                        page = self._make_page(elem)
+                        _release(elem)
+                        if page is not None:
+                            yield page
+            except etree.XMLSyntaxError as exc:
+                raise InputError(f"{self.path}: broken XML: {exc}") from exc
+            except (OSError, EOFError) as exc:
+                raise InputError(f"{self.path}: unreadable dump: {exc}") from exc
+            finally:
+                self.bytes_read = counted.count
+
+    def _make_page(self, elem: etree._Element) -> WikiPage | None:
+        title = (_child_text(elem, "title") or "").strip()
+        raw_id = _child_text(elem, "id")
+        raw_ns = _child_text(elem, "ns")
+        try:
+            page_id = int((raw_id or "").strip())
+            ns = int((raw_ns or "0").strip())
+        except ValueError:
+            if self.on_error is not None:
+                self.on_error(
+                    title or None, f"page without a numeric id/ns ({raw_id!r}, {raw_ns!r})"
+                )
+            return None
+        redirect_elem = _child(elem, "redirect")
+        return WikiPage(
+            page_id=page_id,
+            title=title,
+            ns=ns,
+            redirect=redirect_elem is not None,
+            redirect_target=None if redirect_elem is None else redirect_elem.get("title"),
+            text=_latest_revision_text(elem),
+            language=self.siteinfo.language,
+        )
+
+
+def _release(elem: etree._Element) -> None:
+    """Free a finished element and the already-processed siblings the root still references."""
+    elem.clear()
+    parent = elem.getparent()
+    if parent is not None:
+        while elem.getprevious() is not None:
+            del parent[0]
+
+
+class _CountingReader:
+    """A read()-only wrapper that counts the (decompressed) bytes handed to the parser."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.count += len(data)
+        return data
+
+
+def iter_pages(path: str | Path, on_error: ErrorCallback | None = None) -> Iterator[WikiPage]:
+    """Convenience: the pages of one dump file."""
+    yield from MediaWikiDump(path, on_error=on_error)
