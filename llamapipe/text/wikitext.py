@@ -39,13 +39,8 @@ from mwparserfromhell.nodes import (
 )
 from mwparserfromhell.wikicode import Wikicode
 
-#: The 20 languages of the LLaMA Wikipedia subset (paper, section 2.1).
-LLAMA_WIKI_LANGUAGES: tuple[str, ...] = (
-    "bg", "ca", "cs", "da", "de", "en", "es", "fr", "hr", "hu",
-    "it", "nl", "pl", "pt", "ro", "ru", "sl", "sr", "sv", "uk",
-)  # fmt: skip
-
-#: Namespace names and aliases (File = ns 6, Media = ns -2) of the 20 languages, lowercase.
+#: Namespace names and aliases (File = ns 6, Media = ns -2) of the 20 LLaMA Wikipedia languages
+#: (bg ca cs da de en es fr hr hu it nl pl pt ro ru sl sr sv uk), lowercase.
 #: From each wiki's namespace table (MediaWiki's Messages*.php); siteinfo adds the dump's own.
 FILE_NAMESPACE_ALIASES: frozenset[str] = frozenset(
     {
@@ -98,6 +93,8 @@ _MAGIC_WORD_RE = re.compile(r"__[^\W_]+(?:_[^\W_]+)*__")
 _INTERLANGUAGE_RE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z]+)*|simple)$")
 _REDIRECT_RE = re.compile(r"^\s*#\s*[^\W\d_][\w-]*\s*:?\s*\[\[", re.UNICODE)
 _URL_RE = re.compile(r"https?://[^\s\]\[|{}<>\"']+")
+#: ``https://web.archive.org/web/20210507011049/https://site/page`` -> the archived page.
+_ARCHIVE_RE = re.compile(r"^https?://(?:web\.)?archive\.org/web/[0-9a-z_*]+/(https?://.+)$")
 _SPACES_RE = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 #: Punctuation left dangling after a removed template or ref: "( )", "(, )", " ,".
@@ -284,13 +281,19 @@ def _leftover_link_text(match: re.Match[str]) -> str:
     return (label or target).strip()
 
 
+def _normalize_ref_url(url: str) -> str:
+    url = url.rstrip(".,;")
+    archived = _ARCHIVE_RE.match(url)
+    return archived.group(1) if archived else url
+
+
 def _ref_text_urls(ref_text: str) -> list[str]:
     urls = []
     for match in _URL_RE.finditer(ref_text):
         before = ref_text[max(0, match.start() - 16) : match.start()].lower()
         if "archive" in before:
             continue
-        urls.append(match.group(0).rstrip(".,;"))
+        urls.append(_normalize_ref_url(match.group(0)))
     return urls
 
 
@@ -320,14 +323,14 @@ def collect_ref_urls(code: Wikicode) -> list[str]:
             if template.has("url"):
                 value = str(template.get("url").value).strip()
                 for url in _URL_RE.findall(value):
-                    seen.setdefault(url.rstrip(".,;"), None)
+                    seen.setdefault(_normalize_ref_url(url), None)
         for node in tag.contents.nodes:
             if isinstance(node, ExternalLink):
                 for url in _URL_RE.findall(str(node.url)):
-                    seen.setdefault(url.rstrip(".,;"), None)
+                    seen.setdefault(_normalize_ref_url(url), None)
             elif isinstance(node, Text):
                 for url in _URL_RE.findall(node.value):
-                    seen.setdefault(url.rstrip(".,;"), None)
+                    seen.setdefault(_normalize_ref_url(url), None)
     return list(seen)
 
 

@@ -1,10 +1,24 @@
-"""Config of this source (minimal section written by the lead; the source's owner extends it)."""
+"""Config of the Wikipedia source (``[sources.wikipedia]`` in pipeline.toml)."""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from llamapipe.config.base import StrictModel
+from llamapipe.recipe import WIKIPEDIA_LANGUAGES
 
 
 class WikipediaSourceConfig(StrictModel):
+    """MediaWiki ``*-pages-articles*.xml(.bz2)`` dumps -> article documents + cited URLs."""
+
     enabled: bool = True
+    #: Dump files, folders of dumps or globs; one shard per dump file.
     inputs: list[str] = []
+    #: Wiki languages kept (by the dump's dbname). Paper: the 20 languages of section 2.1.
+    languages: list[str] = Field(default_factory=lambda: list(WIKIPEDIA_LANGUAGES))
+    #: Articles whose cleaned text is shorter are dropped. Paper: no such filter (0).
+    min_chars: int = Field(default=0, ge=0)
+    #: Start each document with the article title on its own line (as the HF wikipedia set).
+    title_in_text: bool = True
+    #: Write the URLs cited in <ref> tags to refs/*.jsonl for the CommonCrawl reference classifier.
+    collect_refs: bool = True

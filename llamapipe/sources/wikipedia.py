@@ -1,0 +1,150 @@
+"""The Wikipedia source: MediaWiki dumps -> article documents and the URLs articles cite.
+
+One shard per dump file (real dumps come split in parts, ``pages-articles1.xml-p1p41242.bz2``
+...), so parallelism follows the dump's own split. Each shard writes
+``shards/<index>.parquet`` and, for the CommonCrawl reference classifier,
+``refs/<index>.jsonl`` with one ``{"lang", "title", "url"}`` line per cited URL.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from llamapipe.engine import ShardContext, ShardSpec, StageSpec
+from llamapipe.errors import InputError
+from llamapipe.formats.documents import Document
+from llamapipe.formats.mediawiki import MediaWikiDump, SiteInfo, WikiPage
+from llamapipe.text.wikitext import WikitextCleaner, is_redirect_text
+
+if TYPE_CHECKING:
+    from llamapipe.config import PipelineConfig
+
+STAGE_NAME = "ingest/wikipedia"
+SOURCE = "wikipedia"
+_DUMP_SUFFIXES = (".xml", ".xml.bz2", ".xml.gz", ".bz2", ".gz")
+
+
+def list_dump_files(inputs: list[str]) -> list[str]:
+    """Expand files, folders (their ``*.xml*``/``*.bz2`` files) and globs; sorted, unique."""
+    found: dict[str, None] = {}
+    for ref in inputs:
+        matches = sorted(glob.glob(ref, recursive=True)) if glob.has_magic(ref) else [ref]
+        for match in matches:
+            path = Path(match)
+            if path.is_dir():
+                for child in sorted(path.rglob("*")):
+                    if child.is_file() and child.name.endswith(_DUMP_SUFFIXES):
+                        found.setdefault(str(child), None)
+            else:
+                found.setdefault(str(path), None)
+    return list(found)
+
+
+def article_url(site: SiteInfo, title: str) -> str:
+    base = site.article_base
+    return base + quote(title.replace(" ", "_"), safe="/:()',!*$@;-_.~") if base else ""
+
+
+def process_dump(ctx: ShardContext) -> None:
+    """Clean every kept article of one dump file into the shard's documents."""
+    cfg = ctx.config
+    languages = set(cfg["languages"])
+    path = ctx.shard.inputs[0]
+
+    def on_error(record: str | None, message: str) -> None:
+        ctx.counters.error(path, record, message)
+
+    dump = MediaWikiDump(path, on_error=on_error)
+    refs_file = None
+    if cfg["collect_refs"]:
+        refs_file = open(ctx.output(f"refs/{ctx.shard.name}.jsonl"), "w", encoding="utf-8")
+    cleaner: WikitextCleaner | None = None
+    try:
+        with ctx.document_writer() as writer:
+            for page in dump:
+                if cleaner is None:
+                    if dump.siteinfo.language not in languages:
+                        ctx.counters.removed("language_not_selected")
+                        ctx.counters.add("dumps_skipped")
+                        return
+                    cleaner = WikitextCleaner.for_namespaces(dump.siteinfo.namespaces)
+                ctx.counters.add("docs_in")
+                ctx.counters.add("bytes_in", len(page.text.encode("utf-8")))
+                doc = _page_document(ctx, page, dump.siteinfo, cleaner, refs_file)
+                if doc is not None:
+                    writer.write(doc)
+    except InputError as exc:
+        # A broken XML stream cannot be resumed: keep what was read, record the file's error.
+        ctx.counters.error(path, None, str(exc).removeprefix(f"{path}: "))
+    finally:
+        if refs_file is not None:
+            refs_file.close()
+        ctx.counters.add("xml_bytes_read", dump.bytes_read)
+
+
+def _page_document(
+    ctx: ShardContext,
+    page: WikiPage,
+    site: SiteInfo,
+    cleaner: WikitextCleaner,
+    refs_file: Any,
+) -> Document | None:
+    if page.ns != 0:
+        ctx.counters.removed("not_article_namespace")
+        return None
+    if page.redirect or is_redirect_text(page.text):
+        ctx.counters.removed("redirect")
+        return None
+    try:
+        cleaned = cleaner.clean(page.text)
+    except Exception as exc:  # a parser bug on one page must not stop the dump
+        ctx.counters.error(ctx.shard.inputs[0], f"page {page.page_id}", f"cannot parse: {exc}")
+        return None
+    if not cleaned.text.strip():
+        ctx.counters.removed("empty")
+        return None
+    if len(cleaned.text) < ctx.config["min_chars"]:
+        ctx.counters.removed("too_short")
+        return None
+    if refs_file is not None:
+        for url in cleaned.ref_urls:
+            line = {"lang": page.language, "title": page.title, "url": url}
+            refs_file.write(json.dumps(line, ensure_ascii=False) + "\n")
+        ctx.counters.add("ref_urls", len(cleaned.ref_urls))
+    text = f"{page.title}\n\n{cleaned.text}" if ctx.config["title_in_text"] else cleaned.text
+    return Document(
+        id=f"{SOURCE}/{page.language or 'unknown'}/{page.page_id}",
+        text=text,
+        source=SOURCE,
+        meta={
+            "language": page.language,
+            "title": page.title,
+            "page_id": page.page_id,
+            "url": article_url(site, page.title),
+        },
+    )
+
+
+def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
+    section = cfg.sources.wikipedia
+    config = section.model_dump(exclude={"enabled", "inputs"})
+    inputs = list(section.inputs)
+
+    def plan() -> list[ShardSpec]:
+        return [
+            ShardSpec(index=i, inputs=(path,)) for i, path in enumerate(list_dump_files(inputs))
+        ]
+
+    return [
+        StageSpec(
+            name=STAGE_NAME,
+            config=config,
+            plan=plan,
+            process=process_dump,
+            description="MediaWiki dumps -> cleaned articles (+ refs/*.jsonl cited URLs)",
+        )
+    ]
