@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import time
 import traceback
@@ -20,6 +21,8 @@ from typing import Any
 
 from llamapipe.engine.spec import Counters, ShardContext, ShardSpec
 from llamapipe.engine.state import TMP_DIR, marker_path, write_json_atomic
+
+FAULT_ENV = "LLAMAPIPE_FAULT_KILL"
 
 
 @dataclass
@@ -69,7 +72,9 @@ def run_shard_task(task: ShardTask) -> ShardOutcome:
             counters=counters,
         )
         task.process(ctx)
+        _maybe_inject_fault(task, "before_commit")
         outputs = _commit_outputs(tmp_dir, stage_dir)
+        _maybe_inject_fault(task, "before_marker")
         seconds = time.perf_counter() - start
         write_json_atomic(
             marker_path(stage_dir, task.shard.name),
@@ -99,6 +104,20 @@ def run_shard_task(task: ShardTask) -> ShardOutcome:
         )
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _maybe_inject_fault(task: ShardTask, point: str) -> None:
+    """SIGKILL this process at a chosen point, so tests can prove kill-and-resume safety.
+
+    Set LLAMAPIPE_FAULT_KILL="<stage name>:<shard index>:<before_commit|before_marker>"; the
+    variable is read only here and does nothing when unset.
+    """
+    fault = os.environ.get(FAULT_ENV)
+    if not fault:
+        return
+    stage, index, where = fault.rsplit(":", 2)
+    if stage == task.stage_name and int(index) == task.shard.index and where == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _commit_outputs(tmp_dir: Path, stage_dir: Path) -> list[str]:

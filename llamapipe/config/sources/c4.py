@@ -1,4 +1,4 @@
-"""Config of the C4 source: prebuilt C4 files (json.gz lines), a HF dataset id, or WET + C4 rules."""
+"""Config of the C4 source: prebuilt C4 json.gz files, a HF dataset id, or WET plus the C4 rules."""
 
 from __future__ import annotations
 

@@ -1,0 +1,48 @@
+"""The `llamapipe` command line: thin commands that load the config and call a stage."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from llamapipe import __version__
+from llamapipe.cli.common import console
+from llamapipe.cli.data import data_app
+from llamapipe.cli.init_cmd import init_command
+from llamapipe.cli.status import status_command
+from llamapipe.errors import LlamapipeError
+
+app = typer.Typer(
+    name="llamapipe",
+    help="The LLaMA pretraining recipe end to end: raw public data in, a trained model out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"llamapipe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+) -> None:
+    """llamapipe: data -> tokenizer -> LLaMA training -> evaluation, from one pipeline.toml."""
+
+
+app.command("init")(init_command)
+app.command("status")(status_command)
+app.add_typer(data_app, name="data")
+
+
+def main() -> None:
+    try:
+        app()
+    except LlamapipeError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,63 @@
+"""JSON lines, plain or gzip/zstd/bz2 compressed, read record by record with damage counted.
+
+Real dumps arrive truncated (an interrupted download) or with a stray invalid byte; one bad
+record must cost that record, and a cut-off gzip stream must cost only what follows the cut.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+#: Called with (record number or None, message) for every skipped record or damaged stream.
+ErrorCallback = Callable[[int | None, str], None]
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """Open a possibly compressed file by its extension, decompressing as a stream."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if name.endswith(".bz2"):
+        return bz2.open(path, "rb")  # type: ignore[return-value]
+    if name.endswith(".zst") or name.endswith(".zstd"):
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"))
+        return io.BufferedReader(reader)  # type: ignore[arg-type]
+    return open(path, "rb")
+
+
+def iter_json_lines(
+    path: str | Path, on_error: ErrorCallback
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each valid JSON object line; report the rest."""
+    line_no = 0
+    try:
+        with open_binary(path) as raw:
+            for line_no, raw_line in enumerate(raw, start=1):
+                if not raw_line.strip():
+                    continue
+                try:
+                    text = raw_line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    on_error(line_no, f"invalid UTF-8 at byte {exc.start}")
+                    continue
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    on_error(line_no, f"invalid JSON: {exc.msg}")
+                    continue
+                if not isinstance(obj, dict):
+                    on_error(line_no, "not a JSON object")
+                    continue
+                yield line_no, obj
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+        on_error(None, f"truncated or corrupt compressed stream after line {line_no}: {exc}")
