@@ -9,39 +9,10 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from llamapipe.config.base import StrictModel
+from llamapipe.recipe import TABLE1_SHARES
 
 #: The sources llamapipe ingests, in the paper's Table 1 order.
-SOURCES: tuple[str, ...] = (
-    "commoncrawl",
-    "c4",
-    "github",
-    "wikipedia",
-    "books",
-    "arxiv",
-    "stackexchange",
-)
-
-#: LLaMA paper (arXiv 2302.13971), Table 1: sampling proportion in percent of training tokens.
-TABLE1_SHARES: dict[str, float] = {
-    "commoncrawl": 67.0,
-    "c4": 15.0,
-    "github": 4.5,
-    "wikipedia": 4.5,
-    "books": 4.5,
-    "arxiv": 2.5,
-    "stackexchange": 2.0,
-}
-
-#: LLaMA paper, Table 1: epochs over each source when training on 1.4T tokens.
-TABLE1_EPOCHS: dict[str, float] = {
-    "commoncrawl": 1.10,
-    "c4": 1.06,
-    "github": 0.64,
-    "wikipedia": 2.45,
-    "books": 2.23,
-    "arxiv": 1.06,
-    "stackexchange": 1.03,
-}
+SOURCES: tuple[str, ...] = tuple(TABLE1_SHARES)
 
 
 class MixConfig(StrictModel):

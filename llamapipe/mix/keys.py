@@ -1,0 +1,61 @@
+"""Stable 64-bit hashes: the same document gets the same key on every machine and every run.
+
+Python's ``hash`` is salted per process, so it cannot decide a split that many workers must
+agree on; BLAKE2b truncated to 8 bytes is stable, fast and well mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+#: Keys are uint64; 0 is reserved for "no key" (a document without a URL).
+NO_KEY = 0
+
+
+def stable_hash64(*parts: str | int | bytes) -> int:
+    """A uint64 hash of the parts (never 0, which means "no key")."""
+    h = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        data = part if isinstance(part, bytes) else str(part).encode("utf-8")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    value = int.from_bytes(h.digest(), "little")
+    return value or 1
+
+
+def normalize_url(url: str) -> str:
+    """The part of a URL that identifies a page across crawls: no scheme, fragment, trailing /.
+
+    C4 and CCNet were extracted from the same crawl with different tools, so the same page can
+    appear as http vs https or with a trailing slash; those count as one page.
+    """
+    url = url.strip().split("#", 1)[0]
+    for scheme in ("https://", "http://"):
+        if url.lower().startswith(scheme):
+            url = url[len(scheme) :]
+            break
+    host, _, path = url.partition("/")
+    host = host.lower().removeprefix("www.")
+    return (host + "/" + path).rstrip("/")
+
+
+def url_key(url: object) -> int:
+    if not isinstance(url, str) or not url.strip():
+        return NO_KEY
+    return stable_hash64("url", normalize_url(url))
+
+
+def text_key(text: str) -> int:
+    return stable_hash64("text", text.strip())
+
+
+def seeded_unit(keys: np.ndarray) -> np.ndarray:
+    """Map uint64 keys to floats in [0, 1) (for sampling with a probability)."""
+    return (keys >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def stable_seed(seed: int, *names: str) -> list[int]:
+    """A numpy SeedSequence entropy list for (seed, names): independent streams per name."""
+    return [int(seed)] + [stable_hash64("seed", name) for name in names]

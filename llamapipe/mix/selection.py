@@ -1,0 +1,149 @@
+"""Which documents train, which are held out, which are cross-source duplicates.
+
+Every later step (tokenizer sample, encoding, blend) must agree on this, and workers see one
+input shard each, so the decision is made from small per-shard *index* files (a few uint64 keys
+per document, written by the index stage) rather than from the documents themselves:
+
+1. Cross-source dedup first. C4 and CCNet come from the same Common Crawl, so a page can be in
+   both. For the sources listed in ``mix.dedup_sources`` (priority order), a document of a later
+   source whose normalized URL or exact text matches any document of an earlier source is
+   dropped. Dedup comes before the split so a held-out document can never have a twin in training.
+2. Held-out split per source, among the surviving documents: the ``k`` documents with the
+   smallest seeded hash of their id, ``k = clamp(round(valid_fraction * n), valid_min_documents,
+   valid_max_documents)`` and at most ``n - 1``. A hash rank rather than a per-document coin gives
+   an exact count, so a small source still gets its held-out documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from llamapipe.formats.documents import Document
+from llamapipe.mix.keys import NO_KEY, stable_hash64, text_key, url_key
+
+TRAIN, VALID, DUPLICATE = 0, 1, 2
+LABEL_NAMES = {TRAIN: "train", VALID: "valid", DUPLICATE: "duplicate"}
+
+INDEX_FIELDS = ("split_key", "sample_key", "nbytes", "url_key", "text_key")
+
+
+@dataclass(frozen=True)
+class DocumentIndex:
+    """Per-document keys of one input shard, aligned with the shard's row order."""
+
+    split_key: np.ndarray  # uint64, seeded hash of the id: ranks documents for the held-out split
+    sample_key: np.ndarray  # uint64, seeded hash of the id: decides the tokenizer sample
+    nbytes: np.ndarray  # int64, UTF-8 bytes of the text
+    url_key: np.ndarray  # uint64, hash of the normalized URL (0: none)
+    text_key: np.ndarray  # uint64, hash of the stripped text
+
+    def __len__(self) -> int:
+        return int(self.split_key.size)
+
+    @classmethod
+    def from_documents(cls, docs: Iterable[Document], seed: int) -> DocumentIndex:
+        split, sample, nbytes, urls, texts = [], [], [], [], []
+        for doc in docs:
+            split.append(stable_hash64("valid-split", seed, doc.id))
+            sample.append(stable_hash64("tokenizer-sample", seed, doc.id))
+            nbytes.append(doc.nbytes)
+            urls.append(url_key(doc.meta.get("url")))
+            texts.append(text_key(doc.text))
+        return cls(
+            split_key=np.array(split, dtype=np.uint64),
+            sample_key=np.array(sample, dtype=np.uint64),
+            nbytes=np.array(nbytes, dtype=np.int64),
+            url_key=np.array(urls, dtype=np.uint64),
+            text_key=np.array(texts, dtype=np.uint64),
+        )
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as out:
+            np.savez(out, **{name: getattr(self, name) for name in INDEX_FIELDS})
+
+    @classmethod
+    def load(cls, path: Path) -> DocumentIndex:
+        with np.load(path) as data:
+            missing = [name for name in INDEX_FIELDS if name not in data]
+            if missing:
+                raise ValueError(f"{path}: document index lacks arrays {missing}")
+            return cls(**{name: data[name] for name in INDEX_FIELDS})
+
+    @classmethod
+    def concat(cls, parts: Sequence[DocumentIndex]) -> DocumentIndex:
+        if not parts:
+            empty_u = np.zeros(0, dtype=np.uint64)
+            return cls(empty_u, empty_u, np.zeros(0, dtype=np.int64), empty_u, empty_u)
+        return cls(
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in INDEX_FIELDS}
+        )
+
+
+@dataclass(frozen=True)
+class SourceSplit:
+    """The split rule of one source: dedup keys of higher-priority sources and a hash threshold."""
+
+    source: str
+    blocked_urls: np.ndarray  # sorted uint64
+    blocked_texts: np.ndarray  # sorted uint64
+    valid_threshold: int | None  # split_key <= threshold is held out; None: nothing held out
+
+    def duplicates(self, index: DocumentIndex) -> np.ndarray:
+        """Boolean mask of documents that a higher-priority source already has."""
+        by_url = (index.url_key != NO_KEY) & _isin_sorted(index.url_key, self.blocked_urls)
+        return by_url | _isin_sorted(index.text_key, self.blocked_texts)
+
+    def labels(self, index: DocumentIndex) -> np.ndarray:
+        """TRAIN / VALID / DUPLICATE per document of one input shard (uint8)."""
+        labels = np.full(len(index), TRAIN, dtype=np.uint8)
+        if self.valid_threshold is not None:
+            labels[index.split_key <= np.uint64(self.valid_threshold)] = VALID
+        labels[self.duplicates(index)] = DUPLICATE
+        return labels
+
+
+def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    if sorted_keys.size == 0 or values.size == 0:
+        return np.zeros(values.size, dtype=bool)
+    pos = np.searchsorted(sorted_keys, values)
+    pos[pos == sorted_keys.size] = 0
+    return sorted_keys[pos] == values
+
+
+def held_out_count(n: int, fraction: float, minimum: int, maximum: int) -> int:
+    """How many of a source's ``n`` documents are held out (always leaving one to train on)."""
+    if n < 2:
+        return 0
+    k = max(minimum, int(round(fraction * n)))
+    return max(0, min(k, maximum, n - 1))
+
+
+def build_source_split(
+    indexes: Mapping[str, DocumentIndex],
+    source: str,
+    dedup_sources: Sequence[str],
+    valid_fraction: float,
+    valid_min_documents: int,
+    valid_max_documents: int,
+) -> SourceSplit:
+    """The split of ``source`` given every source's document index (only the needed ones read)."""
+    blocked_urls: list[np.ndarray] = []
+    blocked_texts: list[np.ndarray] = []
+    if source in dedup_sources:
+        for earlier in dedup_sources[: list(dedup_sources).index(source)]:
+            if earlier in indexes:
+                blocked_urls.append(indexes[earlier].url_key)
+                blocked_texts.append(indexes[earlier].text_key)
+    urls = np.unique(np.concatenate(blocked_urls)) if blocked_urls else np.zeros(0, np.uint64)
+    urls = urls[urls != NO_KEY]
+    texts = np.unique(np.concatenate(blocked_texts)) if blocked_texts else np.zeros(0, np.uint64)
+    split = SourceSplit(source, urls, texts, None)
+    own = indexes[source]
+    survivors = own.split_key[~split.duplicates(own)]
+    k = held_out_count(survivors.size, valid_fraction, valid_min_documents, valid_max_documents)
+    threshold = int(np.partition(survivors, k - 1)[k - 1]) if k > 0 else None
+    return SourceSplit(source, urls, texts, threshold)
