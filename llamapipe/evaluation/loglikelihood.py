@@ -1,0 +1,106 @@
+"""Log-likelihood of continuations given contexts, batched: the primitive of every MC task.
+
+Tokenization follows lm-evaluation-harness: the continuation's tokens are those of
+``encode(context + continuation)`` past the context's own tokens, because SentencePiece adds a
+dummy-prefix space to any string it encodes, so encoding the continuation alone would give tokens
+the model never sees in running text. When the last context token merges with the continuation's
+first characters, the split falls at the longest common prefix of the two encodings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+
+
+class TextEncoder(Protocol):
+    """What scoring needs of a tokenizer: ids of a text without BOS/EOS, and the BOS id."""
+
+    bos_id: int
+
+    def encode(self, text: str) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    """Tokens of a context and of the continuation whose likelihood we want."""
+
+    context: tuple[int, ...]
+    continuation: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Score:
+    """Sum of log-probabilities of the continuation's tokens, and whether greedy decoding
+    would have produced exactly the continuation."""
+
+    logprob: float
+    is_greedy: bool
+    num_tokens: int
+
+
+def make_request(encoder: TextEncoder, context: str, continuation: str) -> Request:
+    """Split ``encode(context + continuation)`` into context and continuation tokens, BOS first."""
+    whole = encoder.encode(context + continuation)
+    context_ids = encoder.encode(context) if context else []
+    split = 0
+    limit = min(len(context_ids), len(whole))
+    while split < limit and context_ids[split] == whole[split]:
+        split += 1
+    if split == len(whole):
+        raise ValueError(f"continuation {continuation!r} encodes to no tokens")
+    return Request(context=(encoder.bos_id, *whole[:split]), continuation=tuple(whole[split:]))
+
+
+def _truncate(request: Request, max_seq_len: int) -> tuple[list[int], int]:
+    """Model input ids (left-truncated to max_seq_len) and how many trailing targets to score."""
+    sequence = list(request.context) + list(request.continuation)
+    sequence = sequence[-(max_seq_len + 1) :]
+    inputs = sequence[:-1]
+    scored = min(len(request.continuation), len(inputs))
+    return inputs + [sequence[-1]], scored
+
+
+@torch.inference_mode()
+def score_requests(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    requests: Sequence[Request],
+    *,
+    batch_size: int,
+    max_seq_len: int,
+    device: str | torch.device = "cpu",
+    pad_id: int = 0,
+) -> list[Score]:
+    """Score requests in batches of similar length (longest first), returning input order.
+
+    ``forward(tokens[B, S]) -> logits[B, S, V]`` must be causal, so right padding never changes
+    the logits of real positions. Log-softmax runs in float32 on the scored positions only, so
+    memory stays at B x continuation x V rather than B x S x V.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    prepared = [_truncate(request, max_seq_len) for request in requests]
+    order = sorted(range(len(prepared)), key=lambda i: -len(prepared[i][0]))
+    scores: list[Score | None] = [None] * len(prepared)
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        width = max(len(prepared[i][0]) for i in batch) - 1
+        tokens = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        for row, i in enumerate(batch):
+            inputs = prepared[i][0][:-1]
+            tokens[row, : len(inputs)] = torch.tensor(inputs, dtype=torch.long)
+        logits = forward(tokens.to(device))
+        for row, i in enumerate(batch):
+            sequence, scored = prepared[i]
+            length = len(sequence) - 1
+            targets = torch.tensor(sequence[length - scored + 1 :], dtype=torch.long)
+            step_logits = logits[row, length - scored : length].float().cpu()
+            logprobs = F.log_softmax(step_logits, dim=-1)
+            picked = logprobs.gather(-1, targets[:, None]).squeeze(-1)
+            greedy = bool((step_logits.argmax(dim=-1) == targets).all())
+            scores[i] = Score(logprob=float(picked.sum()), is_greedy=greedy, num_tokens=scored)
+    return [score for score in scores if score is not None]

@@ -1,0 +1,130 @@
+"""Zero- and few-shot multiple-choice accuracy (paper section 3, common-sense reasoning).
+
+Each choice is scored by the log-likelihood of its tokens given the prompt; the prediction is the
+best choice. Two accuracies, as lm-evaluation-harness reports them:
+
+- ``acc``: argmax of the summed log-likelihood;
+- ``acc_norm``: argmax of log-likelihood divided by the choice's length in characters (the
+  length normalisation the paper uses for most tasks; characters rather than tokens so that the
+  score does not depend on the tokenizer).
+
+Few-shot: k solved examples drawn from the same file (never the item itself) by a generator seeded
+from (seed, task, item), each written as prompt + delimiter + right answer, separated by a blank
+line, before the item's prompt. The same seed gives the same prompts on any machine.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from llamapipe.evaluation.loglikelihood import Request, TextEncoder, make_request, score_requests
+from llamapipe.evaluation.tasks import MultipleChoiceItem, delimiter_for
+
+FEW_SHOT_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """Accuracies of one task, with their binomial standard errors and the chance level."""
+
+    name: str
+    schema: str
+    num_items: int
+    few_shot: int
+    acc: float
+    acc_stderr: float
+    acc_norm: float
+    acc_norm_stderr: float
+    chance: float
+    skipped: dict[str, int]
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def few_shot_prompt(
+    items: list[MultipleChoiceItem],
+    index: int,
+    k: int,
+    seed: int,
+    task_name: str,
+    delimiter: str | None,
+) -> str:
+    """The prompt for ``items[index]`` preceded by k solved examples from the other items."""
+    item = items[index]
+    if k <= 0:
+        return item.context
+    others = [i for i in range(len(items)) if i != index]
+    if k > len(others):
+        raise ValueError(f"task {task_name}: {k}-shot needs {k + 1} items, file has {len(items)}")
+    rng = random.Random(f"{seed}:{task_name}:{item.line}")
+    shots = [items[i] for i in rng.sample(others, k)]
+    solved = [
+        shot.context + delimiter_for(shot.context, delimiter) + shot.choices[shot.gold]
+        for shot in shots
+    ]
+    return FEW_SHOT_SEPARATOR.join([*solved, item.context])
+
+
+def _stderr(p: float, n: int) -> float:
+    """Sample standard error of a mean of n 0/1 outcomes (lm-eval's ``mean_stderr``)."""
+    return math.sqrt(p * (1 - p) / (n - 1)) if n > 1 else 0.0
+
+
+def evaluate_multiple_choice(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    encoder: TextEncoder,
+    items: list[MultipleChoiceItem],
+    *,
+    task_name: str,
+    schema: str,
+    few_shot: int = 0,
+    seed: int = 1234,
+    delimiter: str | None = None,
+    batch_size: int = 8,
+    max_seq_len: int = 2048,
+    device: str | torch.device = "cpu",
+    skipped: dict[str, int] | None = None,
+) -> TaskResult:
+    """Score every choice of every item in batches and return the task's accuracies."""
+    requests: list[Request] = []
+    owners: list[tuple[int, int]] = []  # (item index, choice index) of each request
+    for index, item in enumerate(items):
+        prompt = few_shot_prompt(items, index, few_shot, seed, task_name, delimiter)
+        sep = delimiter_for(prompt, delimiter)
+        for choice_index, choice in enumerate(item.choices):
+            requests.append(make_request(encoder, prompt, sep + choice))
+            owners.append((index, choice_index))
+    scores = score_requests(
+        forward, requests, batch_size=batch_size, max_seq_len=max_seq_len, device=device
+    )
+    loglik: list[list[float]] = [[0.0] * len(item.choices) for item in items]
+    for (index, choice_index), score in zip(owners, scores, strict=True):
+        loglik[index][choice_index] = score.logprob
+
+    correct = correct_norm = 0
+    for item, lls in zip(items, loglik, strict=True):
+        best = max(range(len(lls)), key=lambda c: lls[c])
+        normed = [ll / len(choice) for ll, choice in zip(lls, item.choices, strict=True)]
+        best_norm = max(range(len(normed)), key=lambda c: normed[c])
+        correct += int(best == item.gold)
+        correct_norm += int(best_norm == item.gold)
+    n = len(items)
+    acc, acc_norm = correct / n, correct_norm / n
+    return TaskResult(
+        name=task_name,
+        schema=schema,
+        num_items=n,
+        few_shot=few_shot,
+        acc=acc,
+        acc_stderr=_stderr(acc, n),
+        acc_norm=acc_norm,
+        acc_norm_stderr=_stderr(acc_norm, n),
+        chance=sum(1 / len(item.choices) for item in items) / n,
+        skipped=dict(skipped or {}),
+    )

@@ -1,0 +1,193 @@
+"""Multiple-choice task files: detect the schema of each JSONL file and turn records into items.
+
+Supported schemas (the datasets' original releases, plus the common ICL format), each with its
+prompt and choices:
+
+- piqa: goal, sol1, sol2, label -> "Question: {goal}\\nAnswer:", choices sol1 | sol2
+- arc: question{stem, choices[{text, label}]}, answerKey -> "Question: {stem}\\nAnswer:", the
+  choice texts (answerKey is one of the labels, letters or digits)
+- hellaswag: ctx (or ctx_a + ctx_b), endings, label, optional activity_label ->
+  "{activity_label}: {ctx}", the endings (WikiHow "[title]"-style markup removed)
+- boolq: passage, question, answer (bool) -> "{passage}\\nQuestion: {question}?\\nAnswer:",
+  choices no | yes
+- query: query, choices, gold -> the query, the choices
+
+Prompts follow lm-evaluation-harness's templates so numbers are comparable with the usual
+reports. A choice is appended to its prompt after a delimiter (" " by default; none when the
+prompt already ends in whitespace). The schema is fixed by the file's first record; a later record
+that does not parse is counted and skipped with its reason (or raises in strict mode).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class TaskFormatError(ValueError):
+    """A task file (or one record of it) cannot be read; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class MultipleChoiceItem:
+    """One question: the prompt, its candidate completions, and the index of the right one."""
+
+    context: str
+    choices: tuple[str, ...]
+    gold: int
+    line: int  # 1-based line in the task file, for error messages and few-shot exclusion
+
+
+@dataclass
+class TaskData:
+    """The items of a task file and what was skipped while reading it (reason -> count)."""
+
+    path: Path
+    schema: str
+    items: list[MultipleChoiceItem]
+    skipped: Counter = field(default_factory=Counter)
+
+
+def _piqa(record: dict) -> tuple[str, list[str], int]:
+    return f"Question: {record['goal']}\nAnswer:", [record["sol1"], record["sol2"]], record["label"]
+
+
+def _arc(record: dict) -> tuple[str, list[str], int]:
+    question = record["question"]
+    labels = [str(choice["label"]) for choice in question["choices"]]
+    texts = [choice["text"] for choice in question["choices"]]
+    answer = str(record["answerKey"])
+    if answer not in labels:
+        raise ValueError(f"answerKey {answer!r} is not one of the choice labels {labels}")
+    return f"Question: {question['stem']}\nAnswer:", texts, labels.index(answer)
+
+
+def _hellaswag_clean(text: str) -> str:
+    """WikiHow contexts carry markup like " [title]" and "[header]"; lm-eval removes it so."""
+    text = text.strip().replace(" [title]", ". ")
+    text = re.sub(r"\[.*?\]", "", text)
+    return text.replace("  ", " ")
+
+
+def _hellaswag(record: dict) -> tuple[str, list[str], int]:
+    if "ctx_a" in record and "ctx_b" in record:
+        ctx = f"{record['ctx_a']} {record['ctx_b'].capitalize()}"
+    else:
+        ctx = record["ctx"]
+    activity = record.get("activity_label")
+    prompt = f"{activity}: {ctx}" if activity else ctx
+    label = record["label"]
+    if isinstance(label, str):
+        if not label.strip().isdigit():
+            raise ValueError(f"label {label!r} is not an index (unlabelled test split?)")
+        label = int(label)
+    return _hellaswag_clean(prompt), [_hellaswag_clean(e) for e in record["endings"]], label
+
+
+def _boolq(record: dict) -> tuple[str, list[str], int]:
+    answer = record["answer"]
+    if not isinstance(answer, bool):
+        raise ValueError(f"answer {answer!r} is not a boolean")
+    prompt = f"{record['passage']}\nQuestion: {record['question']}?\nAnswer:"
+    return prompt, ["no", "yes"], int(answer)
+
+
+def _query(record: dict) -> tuple[str, list[str], int]:
+    return record["query"], list(record["choices"]), record["gold"]
+
+
+# schema name -> (keys that identify it, converter). Checked in order; the first whose keys are
+# all present wins, so the more specific schemas come first.
+SCHEMAS = {
+    "piqa": ({"goal", "sol1", "sol2", "label"}, _piqa),
+    "arc": ({"question", "answerKey"}, _arc),
+    "hellaswag": ({"endings", "label"}, _hellaswag),
+    "boolq": ({"passage", "question", "answer"}, _boolq),
+    "query": ({"query", "choices", "gold"}, _query),
+}
+
+
+def detect_schema(record: dict) -> str | None:
+    """Name of the schema whose identifying keys the record has, or None."""
+    for name, (keys, _) in SCHEMAS.items():
+        if keys <= record.keys():
+            return name
+    return None
+
+
+def _schema_help() -> str:
+    return "; ".join(f"{name}: {sorted(keys)}" for name, (keys, _) in SCHEMAS.items())
+
+
+def _to_item(schema: str, record: dict, line: int) -> MultipleChoiceItem:
+    context, choices, gold = SCHEMAS[schema][1](record)
+    if not isinstance(context, str) or not all(isinstance(c, str) for c in choices):
+        raise ValueError("prompt and choices must be strings")
+    if len(choices) < 2:
+        raise ValueError(f"needs at least 2 choices, has {len(choices)}")
+    if isinstance(gold, bool) or not isinstance(gold, int) or not 0 <= gold < len(choices):
+        raise ValueError(f"gold answer {gold!r} is not an index into {len(choices)} choices")
+    if any(not c.strip() for c in choices):
+        raise ValueError("a choice is empty")
+    return MultipleChoiceItem(context=context, choices=tuple(choices), gold=gold, line=line)
+
+
+def load_task(path: Path, *, strict: bool = False, limit: int | None = None) -> TaskData:
+    """Read a JSONL task file, autodetecting its schema from the first record.
+
+    Raises TaskFormatError naming the file and line when the first record's schema is unknown or
+    (strict) any record is bad; otherwise bad records are skipped and counted by reason.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise TaskFormatError(f"{path}: task file not found")
+    schema: str | None = None
+    items: list[MultipleChoiceItem] = []
+    skipped: Counter = Counter()
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            if limit is not None and len(items) >= limit:
+                break
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("record is not a JSON object")
+            except ValueError as exc:
+                if strict or schema is None:
+                    message = f"{path}:{line_number}: not a JSON object: {exc}"
+                    raise TaskFormatError(message) from exc
+                skipped["invalid JSON"] += 1
+                continue
+            if schema is None:
+                schema = detect_schema(record)
+                if schema is None:
+                    raise TaskFormatError(
+                        f"{path}:{line_number}: unknown task schema, record keys "
+                        f"{sorted(record)}; expected one of: {_schema_help()}"
+                    )
+            try:
+                items.append(_to_item(schema, record, line_number))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                reason = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+                if strict:
+                    raise TaskFormatError(
+                        f"{path}:{line_number}: bad {schema} record: {reason}"
+                    ) from exc
+                skipped[f"bad {schema} record: {reason}"] += 1
+    if schema is None:
+        raise TaskFormatError(f"{path}: task file has no records")
+    if not items:
+        raise TaskFormatError(f"{path}: no usable records ({dict(skipped)})")
+    return TaskData(path=path, schema=schema, items=items, skipped=skipped)
+
+
+def delimiter_for(context: str, delimiter: str | None) -> str:
+    """The text between a prompt and a choice: " " unless the prompt already ends in whitespace."""
+    if delimiter is not None:
+        return delimiter
+    return "" if context[-1:].isspace() else " "
