@@ -45,6 +45,8 @@ else
   SUDO=""
   if [[ "$(id -u)" != "0" ]]; then SUDO="sudo"; fi
   echo "build_kenlm: installing build dependencies with apt-get ..."
+  # A fresh machine may have empty package lists: refresh them first.
+  ${SUDO} apt-get update -qq
   ${SUDO} apt-get install -y --no-install-recommends \
     libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev \
     libeigen3-dev zlib1g-dev libbz2-dev liblzma-dev cmake build-essential

@@ -1,0 +1,1 @@
+"""Benchmarks: each module measures llamapipe against a baseline run in the same process."""
