@@ -131,6 +131,27 @@ class TokenShardWriter:
         self._bin.write(array.astype(self.dtype.newbyteorder("<"), copy=False).tobytes())
         self._sizes.append(int(array.size))
 
+    def add_batch(self, flat: np.ndarray, sizes: Sequence[int] | np.ndarray) -> None:
+        """Append several documents given as one flat id array and their lengths (one write)."""
+        flat = np.asarray(flat)
+        sizes_array = np.asarray(sizes, dtype=np.int64)
+        if flat.ndim != 1 or int(sizes_array.sum()) != flat.size:
+            raise ValueError(
+                f"{self.bin_path}: batch of {flat.size} ids does not match sizes "
+                f"summing to {int(sizes_array.sum())}"
+            )
+        if sizes_array.size and (sizes_array.min() < 0 or sizes_array.max() >= 2**31):
+            raise ValueError(f"{self.bin_path}: document sizes must be in [0, 2**31)")
+        if flat.size:
+            low, high = int(flat.min()), int(flat.max())
+            if low < 0 or high >= self.vocab_size:
+                raise ValueError(
+                    f"{self.bin_path}: batch has token id {low if low < 0 else high} "
+                    f"outside [0, {self.vocab_size})"
+                )
+        self._bin.write(flat.astype(self.dtype.newbyteorder("<"), copy=False).tobytes())
+        self._sizes.extend(int(n) for n in sizes_array)
+
     def add_documents(self, documents: Iterable[Sequence[int] | np.ndarray]) -> None:
         for tokens in documents:
             self.add_document(tokens)
@@ -279,6 +300,7 @@ class TokenShardSet:
         if len(dtypes) > 1:
             raise TokenShardError(f"token shards mix dtypes {sorted(map(str, dtypes))}")
         self.dtype = dtypes.pop() if dtypes else np.dtype("<u2")
+        self._doc_offsets: np.ndarray | None = None
 
     @classmethod
     def from_directory(cls, directory: str | Path) -> TokenShardSet:
@@ -292,6 +314,22 @@ class TokenShardSet:
     @property
     def num_tokens(self) -> int:
         return int(self.offsets[-1])
+
+    def document_sizes(self) -> np.ndarray:
+        """Tokens per document over all shards, in order (int64)."""
+        if not self.shards:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([shard.sizes.astype(np.int64) for shard in self.shards])
+
+    def document(self, i: int) -> np.ndarray:
+        """Document ``i`` counted over all shards in order."""
+        if self._doc_offsets is None:
+            counts = [shard.num_documents for shard in self.shards]
+            self._doc_offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        if not 0 <= i < int(self._doc_offsets[-1]):
+            raise IndexError(f"document {i} of {int(self._doc_offsets[-1])}")
+        shard = int(np.searchsorted(self._doc_offsets, i, side="right")) - 1
+        return self.shards[shard].document(i - int(self._doc_offsets[shard]))
 
     @property
     def num_documents(self) -> int:
