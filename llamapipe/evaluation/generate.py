@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
 from llamapipe.model.args import ModelArgs
 from llamapipe.model.kv_cache import KVCache
+
+
+class TextCodec(Protocol):
+    bos_id: int
+    eos_id: int
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: list[int]) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -96,3 +106,27 @@ def generate_tokens(
             break
         pending = [token]
     return produced
+
+
+def generate_text(
+    model: torch.nn.Module,
+    args: ModelArgs,
+    encoder: TextCodec,
+    prompt: str,
+    params: SamplingParams,
+    *,
+    use_cache: bool = True,
+    device: str | torch.device = "cpu",
+) -> str:
+    """The text sampled after ``prompt`` (BOS + prompt tokens in, stops at EOS)."""
+    ids = [encoder.bos_id, *encoder.encode(prompt)]
+    new = generate_tokens(
+        model, args, ids, params, eos_id=encoder.eos_id, use_cache=use_cache, device=device
+    )
+    if new and new[-1] == encoder.eos_id:
+        new = new[:-1]
+    # Decode prompt + continuation together: SentencePiece drops the leading space of a piece
+    # sequence it decodes alone, which would glue the continuation to the prompt.
+    full = encoder.decode(ids[1:] + new)
+    prefix = encoder.decode(ids[1:])
+    return full[len(prefix) :] if full.startswith(prefix) else encoder.decode(new)

@@ -41,6 +41,9 @@ class TaskResult:
     acc_norm: float
     acc_norm_stderr: float
     chance: float
+    #: Mean log-likelihood per token of the right answers: moves smoothly with training even
+    #: while accuracy is still at chance on a small model.
+    gold_logprob_per_token: float
     skipped: dict[str, int]
 
     def to_dict(self) -> dict:
@@ -104,8 +107,13 @@ def evaluate_multiple_choice(
         forward, requests, batch_size=batch_size, max_seq_len=max_seq_len, device=device
     )
     loglik: list[list[float]] = [[0.0] * len(item.choices) for item in items]
+    gold_logprob = 0.0
+    gold_tokens = 0
     for (index, choice_index), score in zip(owners, scores, strict=True):
         loglik[index][choice_index] = score.logprob
+        if choice_index == items[index].gold:
+            gold_logprob += score.logprob
+            gold_tokens += score.num_tokens
 
     correct = correct_norm = 0
     for item, lls in zip(items, loglik, strict=True):
@@ -126,5 +134,6 @@ def evaluate_multiple_choice(
         acc_norm=acc_norm,
         acc_norm_stderr=_stderr(acc_norm, n),
         chance=sum(1 / len(item.choices) for item in items) / n,
+        gold_logprob_per_token=gold_logprob / max(gold_tokens, 1),
         skipped=dict(skipped or {}),
     )

@@ -26,8 +26,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llamapipe.errors import InputError
 
-class TaskFormatError(ValueError):
+
+class TaskFormatError(InputError, ValueError):
     """A task file (or one record of it) cannot be read; the message names file and line."""
 
 

@@ -116,8 +116,12 @@ def export_hf(
     dtype: str = "float32",
     max_shard_bytes: int = 5 * 2**30,
     generation: GenerationDefaults | None = None,
+    extra_record: dict | None = None,
 ) -> list[Path]:
-    """Export a training checkpoint (DCP + model_args.json) to an HF directory at ``out_dir``."""
+    """Export a training checkpoint (DCP + model_args.json) to an HF directory at ``out_dir``.
+
+    ``extra_record`` is added to llamapipe_export.json (the runner's staleness key).
+    """
     from llamapipe.training.checkpoint import load_model_for_inference
 
     checkpoint_dir = Path(checkpoint_dir)
@@ -133,5 +137,6 @@ def export_hf(
         source={
             "checkpoint": str(checkpoint_dir.resolve()),
             "checkpoint_name": checkpoint_dir.name,
+            **(extra_record or {}),
         },
     )

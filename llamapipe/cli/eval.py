@@ -1,0 +1,52 @@
+"""`llamapipe eval`: held-out perplexity per source and multiple-choice accuracy of a checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from llamapipe.cli.common import ConfigOption, SetOption, load_cli_config
+from llamapipe.errors import InputError, LlamapipeError
+
+SizeOption = Annotated[
+    str | None,
+    typer.Option("--size", help="Model size to evaluate (default: train.size)."),
+]
+CheckpointOption = Annotated[
+    Path | None,
+    typer.Option("--checkpoint", help="Checkpoint directory (default: the newest of the size)."),
+]
+
+
+def eval_command(
+    config: ConfigOption = "pipeline.toml",  # type: ignore[assignment]
+    overrides: SetOption = None,
+    size: SizeOption = None,
+    checkpoint: CheckpointOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Recompute even if results.json is current.")
+    ] = False,
+) -> None:
+    """Evaluate a checkpoint: perplexity on each source's held-out tokens, then every task in
+    [eval.tasks] (zero/few-shot, acc and length-normalized acc); writes
+    <run>/eval/<size>-<checkpoint>/results.json and prints the tables.
+
+    Example: llamapipe eval -c pipeline.toml --size demo --set eval.tasks.0.few_shot=5
+    """
+    from llamapipe.evaluation.report import results_tables
+    from llamapipe.evaluation.runner import results_path, run_eval
+
+    cfg = load_cli_config(config, overrides, check_inputs=False)
+    try:
+        results = run_eval(cfg, size=size, checkpoint=checkpoint, force=force)
+    except LlamapipeError:
+        raise
+    except (FileNotFoundError, ValueError) as exc:
+        raise InputError(str(exc)) from exc
+    out = Console()
+    for table in results_tables(results):
+        out.print(table)
+    out.print(f"results: {results_path(cfg, Path(results['checkpoint']))}")
