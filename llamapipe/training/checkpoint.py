@@ -1,0 +1,223 @@
+"""Distributed checkpoints (DCP) of a training run, and loading them for inference.
+
+A checkpoint is a directory `checkpoints/step_NNNNNN/` holding
+- the DCP shards of the model and optimizer (`*.distcp`, `.metadata`): written by every rank in
+  parallel, and reshardable on load to any world size or mesh;
+- `trainer_state.json`: step, tokens seen, scheduler and data-loader state (rank independent);
+- `rng/rank_NNNNN.pt`: each rank's torch RNG state;
+- `model_args.json`: the model's shape, so a checkpoint is self-describing.
+
+It is written under `step_NNNNNN.tmp/` and renamed when complete (trainer_state.json last), so a
+directory without `.tmp` is always whole: a run killed mid-save resumes from the previous one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.distributed.checkpoint as dcp
+from torch import nn
+from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+from llamapipe.model.args import ModelArgs
+from llamapipe.model.transformer import Transformer, build_transformer
+
+TRAINER_STATE = "trainer_state.json"
+MODEL_ARGS = "model_args.json"
+STEP_PREFIX = "step_"
+
+
+def checkpoint_dir_name(step: int) -> str:
+    return f"{STEP_PREFIX}{step:06d}"
+
+
+def _checkpoints_root(train_dir: Path) -> Path:
+    train_dir = Path(train_dir)
+    return train_dir if train_dir.name == "checkpoints" else train_dir / "checkpoints"
+
+
+def list_checkpoints(train_dir: Path) -> list[Path]:
+    """Complete checkpoints, oldest first (accepts the run's train/<size> dir or checkpoints/)."""
+    root = _checkpoints_root(train_dir)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.iterdir():
+        if not path.is_dir() or not path.name.startswith(STEP_PREFIX) or path.suffix == ".tmp":
+            continue
+        if not (path / TRAINER_STATE).exists():
+            continue
+        try:
+            step = int(path.name[len(STEP_PREFIX) :])
+        except ValueError:
+            continue
+        found.append((step, path))
+    return [path for _, path in sorted(found)]
+
+
+def latest_checkpoint(train_dir: Path) -> Path | None:
+    """The newest complete checkpoint under train_dir, or None."""
+    found = list_checkpoints(train_dir)
+    return found[-1] if found else None
+
+
+def read_trainer_state(checkpoint_dir: Path) -> dict[str, Any]:
+    path = Path(checkpoint_dir) / TRAINER_STATE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read trainer state: {exc}") from exc
+
+
+class CheckpointManager:
+    """Saves (optionally in the background) and restores training checkpoints."""
+
+    def __init__(
+        self,
+        root: Path,
+        model_args: ModelArgs,
+        keep: int = 3,
+        async_save: bool = True,
+    ) -> None:
+        self.root = Path(root)
+        self.model_args = model_args
+        self.keep = keep
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
+        # async_save on the default gloo group interleaves its collectives with training's
+        # and aborts with a collective mismatch: it gets a group of its own.
+        self.group = dist.new_group(backend="gloo") if async_save else None
+        self.async_save = async_save
+        self._pending: tuple[Future, Path, Path, dict[str, Any]] | None = None
+
+    def save(
+        self,
+        step: int,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        trainer_state: dict[str, Any],
+    ) -> Path:
+        """Start writing the checkpoint of `step`; returns its final path."""
+        self.wait()
+        final = self.root / checkpoint_dir_name(step)
+        tmp = final.with_name(final.name + ".tmp")
+        if self.rank == 0:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+        if dist.is_initialized():
+            dist.barrier()
+        (tmp / "rng").mkdir(exist_ok=True)
+        torch.save(_rng_state(), tmp / "rng" / f"rank_{self.rank:05d}.pt")
+        model_sd, optim_sd = get_state_dict(model, optimizer)
+        state = {"model": model_sd, "optim": optim_sd}
+        if self.async_save:
+            future = dcp.async_save(state, checkpoint_id=str(tmp), process_group=self.group)
+            if not isinstance(future, Future):  # AsyncSaveResponse
+                future = future.upload_completion
+            self._pending = (future, tmp, final, dict(trainer_state))
+        else:
+            dcp.save(state, checkpoint_id=str(tmp))
+            self._finalize(tmp, final, trainer_state)
+        return final
+
+    def wait(self) -> None:
+        """Block until a background save has finished and publish it."""
+        if self._pending is None:
+            return
+        future, tmp, final, trainer_state = self._pending
+        self._pending = None
+        future.result()
+        self._finalize(tmp, final, trainer_state)
+
+    def _finalize(self, tmp: Path, final: Path, trainer_state: dict[str, Any]) -> None:
+        if self.rank == 0:
+            self.model_args.save(tmp / MODEL_ARGS)
+            (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state, indent=2) + "\n")
+            if final.exists():
+                shutil.rmtree(final)
+            tmp.rename(final)
+            for old in list_checkpoints(self.root)[: -self.keep]:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def load(
+        self, checkpoint_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer | None
+    ) -> dict[str, Any]:
+        """Restore model (+ optimizer, + this rank's RNG if saved by a rank of this number)."""
+        return load_training_checkpoint(checkpoint_dir, model, optimizer, self.rank)
+
+    def close(self) -> None:
+        self.wait()
+        if self.group is not None:
+            dist.destroy_process_group(self.group)
+            self.group = None
+
+
+def load_training_checkpoint(
+    checkpoint_dir: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    rank: int = 0,
+) -> dict[str, Any]:
+    """Load model and optimizer state from a DCP checkpoint written by any world size."""
+    checkpoint_dir = Path(checkpoint_dir)
+    trainer_state = read_trainer_state(checkpoint_dir)
+    if optimizer is not None:
+        model_sd, optim_sd = get_state_dict(model, optimizer)
+        state = {"model": model_sd, "optim": optim_sd}
+        dcp.load(state, checkpoint_id=str(checkpoint_dir))
+        set_state_dict(
+            model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"]
+        )
+    else:
+        model_sd, _ = get_state_dict(model, [])
+        state = {"model": model_sd}
+        dcp.load(state, checkpoint_id=str(checkpoint_dir))
+        set_state_dict(model, [], model_state_dict=state["model"], optim_state_dict={})
+    rng_file = checkpoint_dir / "rng" / f"rank_{rank:05d}.pt"
+    if rng_file.exists():
+        _set_rng_state(torch.load(rng_file, weights_only=False))
+    return trainer_state
+
+
+def load_model_for_inference(
+    checkpoint_dir: Path, device: str | torch.device = "cpu"
+) -> tuple[Transformer, ModelArgs]:
+    """The model of a training checkpoint, in one process, without a process group.
+
+    Works whatever world size and mesh wrote the checkpoint (DCP reshards on read).
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    args_path = checkpoint_dir / MODEL_ARGS
+    if not args_path.exists():
+        raise FileNotFoundError(f"{args_path}: not a llamapipe checkpoint (no {MODEL_ARGS})")
+    args = ModelArgs.load(args_path)
+    model = build_transformer(args, device="meta")
+    model.to_empty(device=device)
+    state = {"model": model.state_dict()}
+    with warnings.catch_warnings():
+        # DCP warns that it assumes a single process: that is the point here.
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        dcp.load(state, checkpoint_id=str(checkpoint_dir), no_dist=True)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, args
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])

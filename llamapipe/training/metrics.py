@@ -1,0 +1,143 @@
+"""Per-step training metrics: metrics.jsonl, a live rich display, optional TensorBoard.
+
+MFU = achieved model FLOP/s / peak FLOP/s of the devices, with model FLOPs per token
+6 N + 12 L H d_head S (llamapipe.model.presets.flops_per_token; N excludes the embedding
+lookup; recomputation by activation checkpointing is not counted, as in PaLM's definition).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+#: Dense bf16 peak FLOP/s by GPU name fragment (vendor data sheets).
+GPU_PEAK_FLOPS = {
+    "H200": 989e12,
+    "H100": 989e12,
+    "A100": 312e12,
+    "A10G": 125e12,
+    "L4": 121e12,
+    "V100": 125e12,
+}
+
+
+def measure_matmul_peak(dtype: torch.dtype = torch.float32, size: int = 1024) -> float:
+    """FLOP/s of a large square matmul on this CPU (the best of a few, after a warm-up)."""
+    a = torch.randn(size, size, dtype=dtype)
+    b = torch.randn(size, size, dtype=dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * size**3 / best
+
+
+def device_peak_flops(device: torch.device, precision: str) -> float:
+    """Peak FLOP/s of one device: the GPU's data sheet or this CPU's measured matmul rate."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        for fragment, flops in GPU_PEAK_FLOPS.items():
+            if fragment in name:
+                return flops if precision == "bf16" else flops / 2
+        return 312e12
+    return measure_matmul_peak(torch.bfloat16 if precision == "bf16" else torch.float32)
+
+
+def memory_gib(device: torch.device) -> float:
+    """Peak memory of this process: CUDA allocator peak on GPU, max RSS on CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
+
+
+class MetricsLogger:
+    """Writes one JSON line per logged step (rank 0 only) and shows progress."""
+
+    def __init__(
+        self,
+        path: Path,
+        total_steps: int,
+        display: str = "auto",
+        tensorboard_dir: Path | None = None,
+        start_step: int = 0,
+    ) -> None:
+        self.path = path
+        self.total_steps = total_steps
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _truncate_after(path, start_step)
+        self._file = path.open("a")
+        if display == "auto":
+            display = "rich" if sys.stdout.isatty() else "plain"
+        self.display = display
+        self._live = None
+        self._progress = None
+        if display == "rich":
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]train"),
+                BarColumn(),
+                TextColumn("step {task.completed}/{task.total}"),
+                TextColumn("{task.fields[summary]}"),
+                TimeRemainingColumn(),
+            )
+            self._task = self._progress.add_task(
+                "train", total=total_steps, completed=start_step, summary=""
+            )
+            self._progress.start()
+        self._tb = None
+        if tensorboard_dir is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError as exc:
+                raise RuntimeError(
+                    "train.tensorboard = true needs the tensorboard package "
+                    "(pip install tensorboard)"
+                ) from exc
+            self._tb = SummaryWriter(str(tensorboard_dir))
+
+    def log(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        summary = (
+            f"loss {record['loss']:.4f}  lr {record['lr']:.2e}  gnorm {record['grad_norm']:.3f}  "
+            f"{record['tokens_per_s']:,.0f} tok/s  MFU {100 * record['mfu']:.1f}%  "
+            f"mem {record['memory_gib']:.2f} GiB"
+        )
+        if self._progress is not None:
+            self._progress.update(self._task, completed=record["step"], summary=summary)
+        elif self.display == "plain":
+            print(f"step {record['step']}/{self.total_steps}  {summary}", flush=True)
+        if self._tb is not None:
+            for key, value in record.items():
+                if key != "step" and isinstance(value, int | float):
+                    self._tb.add_scalar(f"train/{key}", value, record["step"])
+
+    def close(self) -> None:
+        self._file.close()
+        if self._progress is not None:
+            self._progress.stop()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def _truncate_after(path: Path, step: int) -> None:
+    """On resume, drop records of steps after the checkpoint (they will be redone)."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                kept.append(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash
+    path.write_text("".join(line + "\n" for line in kept))

@@ -1,0 +1,285 @@
+"""The pretraining loop: the same code for one CPU process and for torchrun across nodes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.distributed.tensor import DTensor
+from torch.distributed.tensor.parallel import loss_parallel
+
+from llamapipe.config.train import TrainConfig
+from llamapipe.model.presets import count_parameters, flops_per_token, get_preset
+from llamapipe.model.transformer import Transformer, build_transformer
+from llamapipe.training.checkpoint import CheckpointManager, latest_checkpoint
+from llamapipe.training.data import TokenBatchLoader, TokenManifest
+from llamapipe.training.distributed import DistContext, setup_distributed, teardown_distributed
+from llamapipe.training.metrics import MetricsLogger, device_peak_flops, memory_gib
+from llamapipe.training.optim import build_optimizer, build_scheduler
+from llamapipe.training.parallelize import parallelize
+
+
+@dataclass
+class TrainResult:
+    """What a call to `train` did (on rank 0: losses of the steps it ran)."""
+
+    train_dir: Path
+    start_step: int
+    final_step: int
+    total_steps: int
+    losses: list[float] = field(default_factory=list)
+    last_checkpoint: Path | None = None
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """Numbers derived from the config and the preset before any tensor exists."""
+
+    size: str
+    seq_len: int
+    global_batch_seqs: int
+    total_steps: int
+    lr: float
+    warmup_steps: int
+
+
+def make_plan(tc: TrainConfig, size: str, dp_size: int) -> TrainPlan:
+    preset = get_preset(size)
+    seq_len = tc.seq_len or preset.args.max_seq_len
+    batch_tokens = tc.global_batch_tokens or preset.batch_tokens
+    unit = dp_size * tc.micro_batch_size
+    seqs = max(unit, round(batch_tokens / seq_len / unit) * unit)
+    total = tc.max_steps or math.ceil(preset.train_tokens / (seqs * seq_len))
+    warmup = tc.warmup_steps if tc.warmup_steps is not None else preset.warmup_steps
+    return TrainPlan(size, seq_len, seqs, total, tc.lr or preset.lr, min(warmup, total))
+
+
+def _build_model(tc: TrainConfig, plan: TrainPlan, vocab_size: int, ctx: DistContext, seed: int):
+    preset = get_preset(plan.size)
+    args = replace(
+        preset.args,
+        vocab_size=vocab_size,
+        attention=tc.attention,
+        max_seq_len=max(preset.args.max_seq_len, plan.seq_len),
+    )
+    cuda = ctx.device.type == "cuda"
+    param_dtype = torch.bfloat16 if (tc.precision == "bf16" and cuda) else None
+    torch.manual_seed(seed)
+    if cuda:
+        # Shapes only, then sharded, then materialised shard by shard on the GPU.
+        model = build_transformer(args, device="meta")
+        parallelize(model, ctx.mesh, tc.activation_checkpointing, tc.compile, param_dtype)
+        model.to_empty(device=ctx.device)
+        model.init_weights()
+    else:
+        # Every rank builds the same full model from the same seed; FSDP keeps its shard.
+        model = Transformer(args)
+        parallelize(model, ctx.mesh, tc.activation_checkpointing, tc.compile, param_dtype)
+    model.loss_chunk_size = tc.loss_chunk_tokens
+    return model, args
+
+
+def train(
+    tc: TrainConfig,
+    run_dir: Path,
+    *,
+    size: str | None = None,
+    steps: int | None = None,
+    resume: bool = True,
+    seed: int = 0,
+) -> TrainResult:
+    """Train (or continue training) `size` on <run_dir>/tokens; write <run_dir>/train/<size>/.
+
+    `steps` stops early at that global step; the learning-rate schedule still spans
+    `max_steps`, so stopping and resuming later trains exactly like one uninterrupted run.
+    """
+    size = size or tc.size
+    seed = tc.seed if tc.seed is not None else seed
+    run_dir = Path(run_dir)
+    tokens_dir = Path(tc.tokens_dir) if tc.tokens_dir else run_dir / "tokens"
+    manifest = TokenManifest.load(tokens_dir)
+    train_dir = run_dir / "train" / size
+    ctx = setup_distributed(tc.tp)
+    try:
+        return _train(tc, ctx, size, tokens_dir, manifest, train_dir, steps, resume, seed)
+    finally:
+        teardown_distributed(ctx)
+
+
+def _train(
+    tc: TrainConfig,
+    ctx: DistContext,
+    size: str,
+    tokens_dir: Path,
+    manifest: TokenManifest,
+    train_dir: Path,
+    steps: int | None,
+    resume: bool,
+    seed: int,
+) -> TrainResult:
+    plan = make_plan(tc, size, ctx.dp_size)
+    model, args = _build_model(tc, plan, manifest.vocab_size, ctx, seed)
+    optimizer = build_optimizer(
+        model, plan.lr, (tc.beta1, tc.beta2), tc.eps, tc.weight_decay, tc.weight_decay_on
+    )
+    scheduler = build_scheduler(optimizer, plan.warmup_steps, plan.total_steps, tc.min_lr_ratio)
+    loader = TokenBatchLoader(
+        tokens_dir,
+        plan.seq_len,
+        plan.global_batch_seqs,
+        tc.micro_batch_size,
+        ctx.dp_rank,
+        ctx.dp_size,
+        seed,
+    )
+    checkpoints = CheckpointManager(
+        train_dir / "checkpoints", args, tc.keep_checkpoints, tc.async_checkpoint
+    )
+    start_step, tokens_seen = 0, 0
+    latest = latest_checkpoint(train_dir) if resume else None
+    if latest is not None:
+        state = checkpoints.load(latest, model, optimizer)
+        # Keep this run's schedule (max_steps may have been raised to extend training): only
+        # the position in it comes from the checkpoint.
+        scheduler_state = dict(state["scheduler"])
+        scheduler_state["lr_lambdas"] = [None] * len(scheduler.lr_lambdas)
+        scheduler.load_state_dict(scheduler_state)
+        for group, base_lr, schedule in zip(
+            optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas, strict=True
+        ):
+            group["lr"] = base_lr * schedule(scheduler.last_epoch)
+        loader.load_state_dict(state["loader"])
+        start_step, tokens_seen = int(state["step"]), int(state["tokens"])
+    stop = min(steps, plan.total_steps) if steps is not None else plan.total_steps
+
+    n_params = count_parameters(model)
+    step_flops_per_token = flops_per_token(args, plan.seq_len)
+    peak = (tc.peak_flops or device_peak_flops(ctx.device, tc.precision)) * ctx.world_size
+    logger = None
+    if ctx.is_main:
+        tb_dir = train_dir / "tensorboard" if tc.tensorboard else None
+        logger = MetricsLogger(
+            train_dir / "metrics.jsonl", plan.total_steps, tc.display, tb_dir, start_step
+        )
+    result = TrainResult(train_dir, start_step, start_step, plan.total_steps)
+    autocast = (
+        torch.autocast("cpu", dtype=torch.bfloat16)
+        if tc.precision == "bf16" and ctx.device.type == "cpu"
+        else contextlib.nullcontext()
+    )
+    tp_loss = loss_parallel if ctx.tp_size > 1 else contextlib.nullcontext
+    tokens_per_step = plan.global_batch_seqs * plan.seq_len
+    model.train()
+    try:
+        for step in range(start_step, stop):
+            started = time.perf_counter()
+            micro_batches = loader.next_step()
+            loss_sum = torch.zeros((), device=ctx.device)
+            for inputs, targets in micro_batches:
+                with autocast, tp_loss():
+                    loss = model(inputs.to(ctx.device), targets=targets.to(ctx.device))
+                    (loss / len(micro_batches)).backward()
+                loss = loss.detach()
+                if isinstance(loss, DTensor):  # tensor parallel: a replicated DTensor
+                    loss = loss.full_tensor()
+                loss_sum += loss.float()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            if isinstance(grad_norm, DTensor):
+                grad_norm = grad_norm.full_tensor()
+            lr = optimizer.param_groups[0]["lr"]
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            mean_loss = loss_sum / len(micro_batches)
+            dist.all_reduce(mean_loss)
+            mean_loss = mean_loss.item() / ctx.world_size
+            tokens_seen += tokens_per_step
+            elapsed = time.perf_counter() - started
+            done = step + 1
+            if ctx.is_main:
+                result.losses.append(mean_loss)
+            if logger is not None and (done % tc.log_every == 0 or done == stop):
+                tokens_per_s = tokens_per_step / elapsed
+                logger.log(
+                    {
+                        "step": done,
+                        "loss": mean_loss,
+                        "lr": lr,
+                        "grad_norm": float(grad_norm),
+                        "tokens": tokens_seen,
+                        "tokens_per_s": tokens_per_s,
+                        "mfu": tokens_per_s * step_flops_per_token / peak,
+                        "memory_gib": memory_gib(ctx.device),
+                        "step_time_s": elapsed,
+                    }
+                )
+            result.final_step = done
+            if (tc.checkpoint_every and done % tc.checkpoint_every == 0) or done == stop:
+                trainer_state = {
+                    "step": done,
+                    "tokens": tokens_seen,
+                    "total_steps": plan.total_steps,
+                    "scheduler": scheduler.state_dict(),
+                    "loader": loader.state_dict(),
+                    "world_size": ctx.world_size,
+                    "tp": ctx.tp_size,
+                    "size": size,
+                }
+                result.last_checkpoint = checkpoints.save(done, model, optimizer, trainer_state)
+        checkpoints.close()
+    finally:
+        if logger is not None:
+            logger.close()
+    if ctx.is_main:
+        _write_manifest(train_dir, tc, plan, args.to_dict(), n_params, result, tokens_seen, ctx)
+    return result
+
+
+def _write_manifest(
+    train_dir: Path,
+    tc: TrainConfig,
+    plan: TrainPlan,
+    model_args: dict[str, Any],
+    n_params: int,
+    result: TrainResult,
+    tokens_seen: int,
+    ctx: DistContext,
+) -> None:
+    manifest = {
+        "stage": f"train/{plan.size}",
+        "size": plan.size,
+        "model_args": model_args,
+        "parameters": n_params,
+        "step": result.final_step,
+        "total_steps": plan.total_steps,
+        "tokens": tokens_seen,
+        "seq_len": plan.seq_len,
+        "global_batch_sequences": plan.global_batch_seqs,
+        "world_size": ctx.world_size,
+        "tp": ctx.tp_size,
+        "final_loss": result.losses[-1] if result.losses else None,
+        "last_checkpoint": str(result.last_checkpoint) if result.last_checkpoint else None,
+        "config": tc.model_dump(),
+    }
+    train_dir.mkdir(parents=True, exist_ok=True)
+    (train_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def run_training(
+    cfg: Any,
+    size: str | None = None,
+    *,
+    steps: int | None = None,
+    resume: bool = True,
+) -> TrainResult:
+    """Entry point for `llamapipe run` / `llamapipe train`: reads cfg.train and cfg.run."""
+    return train(
+        cfg.train, Path(cfg.run.dir), size=size, steps=steps, resume=resume, seed=cfg.run.seed
+    )
