@@ -1,0 +1,192 @@
+"""The LLaMA module: exact paper sizes, Meta's names, attention backends, RoPE, KV cache, loss."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from llamapipe.model import PRESETS, KVCache, ModelArgs, Transformer, count_parameters
+from llamapipe.model.attention import naive_attention, sdpa_attention, xformers_attention
+from llamapipe.model.loss import IGNORE_INDEX, chunked_linear_cross_entropy
+from llamapipe.model.presets import flops_per_token
+from llamapipe.model.rope import apply_rope, rope_angles
+
+SMALL = ModelArgs(dim=64, n_layers=2, n_heads=4, vocab_size=300, multiple_of=32, max_seq_len=64)
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ("7b", 6_738_415_616),
+        ("13b", 13_015_864_320),
+        ("33b", 32_528_943_616),
+        ("65b", 65_285_660_672),
+    ],
+)
+def test_paper_presets_have_exact_parameter_counts(size: str, expected: int) -> None:
+    assert count_parameters(PRESETS[size].args) == expected
+
+
+def test_presets_carry_paper_hyperparameters() -> None:
+    assert PRESETS["7b"].lr == 3.0e-4 and PRESETS["65b"].lr == 1.5e-4
+    assert PRESETS["65b"].train_tokens == 1_400_000_000_000
+    assert PRESETS["7b"].batch_tokens == 4_000_000
+    assert PRESETS["7b"].args.ffn_hidden_dim == 11008
+    seventy = PRESETS["llama2-70b"].args
+    assert (seventy.ffn_hidden_dim, seventy.kv_heads, seventy.max_seq_len) == (28672, 8, 4096)
+
+
+def test_flops_per_token_formula_for_65b() -> None:
+    args = PRESETS["65b"].args
+    n = 65_285_660_672 - 32000 * 8192
+    assert flops_per_token(args, 2048) == 6 * n + 12 * 80 * 64 * 128 * 2048
+
+
+def test_parameter_names_are_metas() -> None:
+    names = set(Transformer(SMALL).state_dict())
+    expected = {"tok_embeddings.weight", "norm.weight", "output.weight"}
+    for i in range(SMALL.n_layers):
+        for part in ("attention.wq", "attention.wk", "attention.wv", "attention.wo"):
+            expected.add(f"layers.{i}.{part}.weight")
+        for part in ("feed_forward.w1", "feed_forward.w2", "feed_forward.w3"):
+            expected.add(f"layers.{i}.{part}.weight")
+        expected |= {f"layers.{i}.attention_norm.weight", f"layers.{i}.ffn_norm.weight"}
+    assert names == expected
+
+
+@pytest.mark.parametrize("kv_heads", [4, 2])
+def test_sdpa_matches_naive_attention(kv_heads: int) -> None:
+    torch.manual_seed(0)
+    q = torch.randn(2, 33, 4, 16, requires_grad=True)
+    k = torch.randn(2, 33, kv_heads, 16, requires_grad=True)
+    v = torch.randn(2, 33, kv_heads, 16, requires_grad=True)
+    fast = sdpa_attention(q, k, v)
+    grads_fast = torch.autograd.grad(fast.sum(), (q, k, v))
+    slow = naive_attention(q, k, v)
+    grads_slow = torch.autograd.grad(slow.sum(), (q, k, v))
+    torch.testing.assert_close(fast, slow, atol=1e-5, rtol=1e-5)
+    for a, b in zip(grads_fast, grads_slow, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_whole_model_sdpa_matches_naive() -> None:
+    torch.manual_seed(0)
+    model = Transformer(SMALL)
+    tokens = torch.randint(0, SMALL.vocab_size, (2, 40))
+    fast = model(tokens)
+    for block in model.layers.values():
+        block.attention.backend = "naive"
+    torch.testing.assert_close(fast, model(tokens), atol=1e-5, rtol=1e-5)
+
+
+def test_attention_is_causal() -> None:
+    torch.manual_seed(0)
+    model = Transformer(SMALL)
+    tokens = torch.randint(0, SMALL.vocab_size, (1, 20))
+    changed = tokens.clone()
+    changed[0, 12:] = (changed[0, 12:] + 1) % SMALL.vocab_size
+    torch.testing.assert_close(model(tokens)[:, :12], model(changed)[:, :12])
+    assert not torch.allclose(model(tokens)[:, 12:], model(changed)[:, 12:])
+
+
+def test_xformers_backend_explains_itself_without_cuda() -> None:
+    q = torch.randn(1, 4, 2, 8)
+    with pytest.raises(RuntimeError, match="xformers"):
+        xformers_attention(q, q, q)
+
+
+def test_rope_equals_complex_rotation_of_interleaved_pairs() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(2, 10, 3, 16)
+    cos, sin = rope_angles(16, torch.arange(10), theta=10000.0)
+    ours = apply_rope(x, cos, sin)
+    # Meta's formulation: view (x[2i], x[2i+1]) as a complex number, multiply by e^{i p f_i}.
+    freqs = 1.0 / (10000.0 ** (torch.arange(0, 16, 2).float() / 16))
+    angles = torch.outer(torch.arange(10).float(), freqs)
+    rotation = torch.polar(torch.ones_like(angles), angles)[None, :, None, :]
+    reference = torch.view_as_real(torch.view_as_complex(x.reshape(2, 10, 3, 8, 2)) * rotation)
+    torch.testing.assert_close(ours, reference.flatten(-2), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(ours.norm(dim=-1), x.norm(dim=-1))
+
+
+def test_rope_scores_depend_only_on_relative_position() -> None:
+    torch.manual_seed(0)
+    q = torch.randn(1, 1, 1, 32).expand(1, 50, 1, 32)
+    k = torch.randn(1, 1, 1, 32).expand(1, 50, 1, 32)
+    cos, sin = rope_angles(32, torch.arange(50))
+    rq, rk = apply_rope(q, cos, sin)[0, :, 0], apply_rope(k, cos, sin)[0, :, 0]
+    assert math.isclose(float(rq[10] @ rk[7]), float(rq[40] @ rk[37]), rel_tol=1e-4)
+    assert not math.isclose(float(rq[10] @ rk[7]), float(rq[10] @ rk[3]), rel_tol=1e-2)
+
+
+def test_kv_cache_decoding_matches_full_forward() -> None:
+    torch.manual_seed(0)
+    args = ModelArgs(dim=64, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=300, multiple_of=32)
+    model = Transformer(args).eval()
+    tokens = torch.randint(0, args.vocab_size, (2, 12))
+    with torch.no_grad():
+        full = model(tokens)
+        cache = KVCache(args, batch_size=2, max_seq_len=16, dtype=torch.float32, device="cpu")
+        prefix = model(tokens[:, :7], start_pos=0, kv_cache=cache)
+        steps = [model(tokens[:, i : i + 1], start_pos=i, kv_cache=cache) for i in range(7, 12)]
+    torch.testing.assert_close(prefix, full[:, :7], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(torch.cat(steps, dim=1), full[:, 7:], atol=1e-5, rtol=1e-5)
+
+
+def test_kv_cache_refuses_to_overflow() -> None:
+    cache = KVCache(SMALL, batch_size=1, max_seq_len=4, dtype=torch.float32, device="cpu")
+    with pytest.raises(ValueError, match="holds 4 positions"):
+        cache.update(0, 3, torch.zeros(1, 2, 4, 16), torch.zeros(1, 2, 4, 16))
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1000])
+def test_chunked_loss_equals_linear_plus_cross_entropy(chunk: int) -> None:
+    torch.manual_seed(0)
+    hidden = torch.randn(50, 32, requires_grad=True)
+    weight = torch.randn(300, 32, requires_grad=True)
+    targets = torch.randint(0, 300, (50,))
+    targets[[3, 17]] = IGNORE_INDEX
+    ours = chunked_linear_cross_entropy(hidden, weight, targets, chunk_size=chunk)
+    grads = torch.autograd.grad(ours * 3.0, (hidden, weight))
+    reference = F.cross_entropy(hidden @ weight.t(), targets, ignore_index=IGNORE_INDEX)
+    expected = torch.autograd.grad(reference * 3.0, (hidden, weight))
+    torch.testing.assert_close(ours, reference, atol=1e-5, rtol=1e-5)
+    for a, b in zip(grads, expected, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_model_loss_equals_cross_entropy_of_logits() -> None:
+    torch.manual_seed(0)
+    model = Transformer(SMALL)
+    tokens = torch.randint(0, SMALL.vocab_size, (2, 30))
+    loss = model(tokens[:, :-1], targets=tokens[:, 1:])
+    logits = model(tokens[:, :-1])
+    reference = F.cross_entropy(logits.flatten(0, 1), tokens[:, 1:].flatten())
+    torch.testing.assert_close(loss, reference, atol=1e-5, rtol=1e-5)
+
+
+def test_activation_checkpointing_gives_identical_gradients() -> None:
+    torch.manual_seed(0)
+    model = Transformer(SMALL)
+    tokens = torch.randint(0, SMALL.vocab_size, (2, 32))
+    results = {}
+    for mode in ("none", "selective", "full"):
+        model.set_activation_checkpointing(mode)
+        model.zero_grad()
+        model(tokens[:, :-1], targets=tokens[:, 1:]).backward()
+        results[mode] = [p.grad.clone() for p in model.parameters()]
+    for mode in ("selective", "full"):
+        for a, b in zip(results["none"], results[mode], strict=True):
+            assert torch.equal(a, b), mode
+
+
+def test_bad_model_arguments_are_rejected() -> None:
+    with pytest.raises(ValueError, match="not divisible"):
+        ModelArgs(dim=100, n_heads=3)
+    with pytest.raises(ValueError, match="unknown attention backend"):
+        ModelArgs(dim=64, n_heads=4, attention="flash9")
+    with pytest.raises(ValueError, match="unknown model argument"):
+        ModelArgs.from_dict({"dim": 64, "n_heads": 4, "bogus": 1})
