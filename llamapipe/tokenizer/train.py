@@ -83,7 +83,7 @@ def train_tokenizer(
         raise ValueError(
             f"tokenizer training failed on {counted.lines} lines / {counted.bytes} bytes "
             f"with vocab_size {cfg.vocab_size}: {str(exc).strip().splitlines()[-1]} "
-            "(lower tokenizer.vocab_size or raise tokenizer.sample_bytes)"
+            "(check tokenizer.vocab_size, tokenizer.sample_bytes and tokenizer.character_coverage)"
         ) from None
     model = model_prefix.with_name(model_prefix.name + ".model")
     check_special_ids(model, cfg)
