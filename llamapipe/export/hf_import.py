@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import torch
@@ -83,7 +84,10 @@ def import_hf(hf_dir: Path, checkpoint_dir: Path) -> Path:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    dcp.save({"model": state}, checkpoint_id=str(tmp), no_dist=True)
+    with warnings.catch_warnings():
+        # One process, no process group, on purpose: DCP warns that it assumes so.
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        dcp.save({"model": state}, checkpoint_id=str(tmp), no_dist=True)
     args.save(tmp / MODEL_ARGS)
     trainer_state = {"step": 0, "tokens": 0, "imported_from": str(Path(hf_dir).resolve())}
     (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state, indent=2) + "\n")
