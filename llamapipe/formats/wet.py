@@ -1,0 +1,320 @@
+"""Common Crawl WET reading: inputs (files, globs, wet.paths lists, URLs) -> CCNet records.
+
+Headers are read BY NAME. cc_net read them by position, which broke when newer dumps inserted
+`WARC-Identified-Content-Language` before Content-Type/Content-Length.
+
+Parser choice (measured on the 2019 sample shards here: fastwarc 3x faster than warcio): gzip
+WET files go through fastwarc. Uncompressed WET text goes through a small line-based reader,
+because hand-written fixtures such as cc_net's own `sample.warc.txt` use LF line ends and
+Content-Length values that do not match, which both fastwarc and warcio reject.
+
+Each yielded `WetRecord` has CCNet's fields: the first non-empty line is the title, the other
+non-empty lines (each stripped) form `raw_content`. Bad input never stops a file: it is reported
+through the `on_skip(reason, detail)` callback and skipped.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+#: Where relative paths of a `wet.paths.gz` list are fetched from.
+CC_DATA_ROOT = "https://data.commoncrawl.org/"
+
+SkipCallback = Callable[[str, str], None]
+
+# Skip reasons (stable names: they become stats.json keys).
+SKIP_EMPTY_FILE = "empty_file"
+SKIP_TRUNCATED = "truncated_record"
+SKIP_NO_URI = "missing_target_uri"
+SKIP_NON_UTF8 = "non_utf8_payload"
+SKIP_EMPTY_RECORD = "empty_record"
+SKIP_UNREADABLE = "unreadable_file"
+
+
+@dataclass(slots=True)
+class WetRecord:
+    """One `conversion` record with CCNet's per-document fields."""
+
+    url: str
+    date_download: str
+    digest: str
+    source_domain: str
+    title: str
+    raw_content: str
+    cc_segment: str
+    length: int
+    nlines: int
+    language: str | None = None  # WARC-Identified-Content-Language (newer dumps only)
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_meta(self) -> dict:
+        meta = {
+            "url": self.url,
+            "date_download": self.date_download,
+            "digest": self.digest,
+            "length": self.length,
+            "nlines": self.nlines,
+            "source_domain": self.source_domain,
+            "title": self.title,
+            "cc_segment": self.cc_segment,
+        }
+        if self.language is not None:
+            meta["cc_identified_language"] = self.language
+        return meta
+
+
+def _noop_skip(reason: str, detail: str) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+def is_url(spec: str) -> bool:
+    return spec.startswith(("https://", "http://"))
+
+
+def _read_paths_list(spec: str, cache_dir: Path | None, retries: int) -> list[str]:
+    """Lines of a `wet.paths(.gz)` list; relative entries are resolved against CC_DATA_ROOT
+    (or against the list's own folder when that folder holds them locally)."""
+    local = download(spec, cache_dir, retries) if is_url(spec) else Path(spec)
+    opener = gzip.open if str(local).endswith(".gz") else open
+    with opener(local, "rt", encoding="utf-8") as fh:
+        entries = [line.strip() for line in fh if line.strip()]
+    base_dir = Path(spec).parent if not is_url(spec) else None
+    resolved = []
+    for entry in entries:
+        if is_url(entry) or os.path.isabs(entry):
+            resolved.append(entry)
+        elif base_dir is not None and (base_dir / entry).exists():
+            resolved.append(str(base_dir / entry))
+        else:
+            resolved.append(CC_DATA_ROOT + entry.lstrip("/"))
+    return resolved
+
+
+def expand_inputs(
+    specs: Iterable[str], cache_dir: Path | None = None, retries: int = 5
+) -> list[str]:
+    """Expand user inputs into an ordered list of WET files or URLs.
+
+    Accepts local files, globs, `*.paths` / `*.paths.gz` lists (local or URL) and https URLs.
+    Order is kept (and globs sorted) because "first occurrence wins" in dedup depends on it.
+    """
+    out: list[str] = []
+    for spec in specs:
+        name = spec.rsplit("/", 1)[-1]
+        if name.endswith((".paths", ".paths.gz")):
+            out.extend(_read_paths_list(spec, cache_dir, retries))
+        elif is_url(spec):
+            out.append(spec)
+        elif any(ch in spec for ch in "*?["):
+            matches = sorted(glob.glob(spec))
+            if not matches:
+                raise FileNotFoundError(f"WET input glob matches no file: {spec}")
+            out.extend(matches)
+        else:
+            if not Path(spec).exists():
+                raise FileNotFoundError(f"WET input not found: {spec}")
+            out.append(spec)
+    return out
+
+
+def segment_name(spec: str) -> str:
+    """CCNet's `cc_segment`: the path from `crawl-data/` on when present, else the file name."""
+    marker = spec.find("crawl-data/")
+    if marker >= 0:
+        return spec[marker:]
+    return spec.rsplit("/", 1)[-1]
+
+
+def download(
+    url: str,
+    cache_dir: Path | None,
+    retries: int = 5,
+    backoff_s: float = 1.0,
+    timeout_s: float = 60.0,
+) -> Path:
+    """Fetch `url` into the cache (kept across runs), retrying with exponential backoff + jitter.
+
+    Common Crawl throttles bursts (HTTP 503/429), so failures back off 1, 2, 4 ... seconds
+    times a random factor, spreading many workers' retries apart.
+    """
+    default_cache = Path(os.environ.get("TMPDIR", "/tmp")) / "llamapipe-cc"
+    cache = Path(cache_dir) if cache_dir else default_cache
+    parsed = urlparse(url)
+    target = cache / parsed.netloc / parsed.path.lstrip("/")
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + f".part{os.getpid()}")
+    last_error: Exception | None = None
+    for attempt in range(retries + 1):
+        try:
+            request = urllib.request.Request(url, headers={"User-Agent": "llamapipe"})
+            with urllib.request.urlopen(request, timeout=timeout_s) as resp, open(part, "wb") as fh:
+                while chunk := resp.read(1 << 20):
+                    fh.write(chunk)
+            os.replace(part, target)
+            return target
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            last_error = exc
+            if isinstance(exc, urllib.error.HTTPError) and exc.code in (403, 404):
+                break  # permanent: retrying will not help
+            if attempt < retries:
+                time.sleep(backoff_s * (2**attempt) * random.uniform(0.5, 1.5))
+    part.unlink(missing_ok=True)
+    raise OSError(f"download failed after {retries + 1} tries: {url}: {last_error}")
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+
+def _make_record(
+    headers: dict[str, str],
+    payload: bytes,
+    segment: str,
+    where: str,
+    on_skip: SkipCallback,
+) -> WetRecord | None:
+    url = headers.get("warc-target-uri", "").strip()
+    if not url:
+        on_skip(SKIP_NO_URI, f"{where}: conversion record without WARC-Target-URI")
+        return None
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        on_skip(SKIP_NON_UTF8, f"{where} {url}: payload is not UTF-8 ({exc.reason} at {exc.start})")
+        return None
+    lines = [stripped for line in text.split("\n") if (stripped := line.strip())]
+    if not lines:
+        on_skip(SKIP_EMPTY_RECORD, f"{where} {url}: no text")
+        return None
+    title, body = lines[0], lines[1:]
+    declared = headers.get("content-length", "")
+    return WetRecord(
+        url=url,
+        date_download=headers.get("warc-date", "").strip(),
+        digest=(headers.get("warc-block-digest") or headers.get("warc-payload-digest", "")).strip(),
+        source_domain=urlparse(url).netloc,
+        title=title,
+        raw_content="\n".join(body),
+        cc_segment=segment,
+        length=int(declared) if declared.strip().isdigit() else len(payload),
+        nlines=len(body),
+        language=headers.get("warc-identified-content-language"),
+    )
+
+
+def _iter_gzip_wet(
+    stream: io.BufferedIOBase, segment: str, where: str, on_skip: SkipCallback
+) -> Iterator[WetRecord]:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    for record in ArchiveIterator(stream, record_types=WarcRecordType.conversion, parse_http=False):
+        headers = {key.lower(): value for key, value in record.headers.items()}
+        payload = record.reader.read()
+        declared = headers.get("content-length", "").strip()
+        # A gzip member cut short ends the stream mid-record: either the headers stop before
+        # Content-Length or the payload is shorter than it.
+        if not declared.isdigit() or len(payload) < int(declared):
+            on_skip(
+                SKIP_TRUNCATED,
+                f"{where} {headers.get('warc-target-uri', '?')}: record truncated "
+                f"({len(payload)} of {declared} bytes; truncated gzip member?)",
+            )
+            continue
+        rec = _make_record(headers, payload, segment, where, on_skip)
+        if rec is not None:
+            yield rec
+
+
+def _iter_plain_wet(
+    lines: Iterable[bytes], segment: str, where: str, on_skip: SkipCallback
+) -> Iterator[WetRecord]:
+    """Lenient reader for uncompressed WET text: a record starts at a `WARC/1.0` line, its
+    headers run to the first blank line, its payload to the next `WARC/1.0` line."""
+    headers: dict[str, str] = {}
+    body: list[bytes] = []
+    in_headers = False
+    started = False
+
+    def finish() -> WetRecord | None:
+        if not started or headers.get("warc-type", "").strip() != "conversion":
+            return None
+        return _make_record(headers, b"".join(body), segment, where, on_skip)
+
+    for raw in lines:
+        if raw.rstrip(b"\r\n") == b"WARC/1.0":
+            rec = finish()
+            if rec is not None:
+                yield rec
+            headers, body, in_headers, started = {}, [], True, True
+            continue
+        if in_headers:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line:
+                in_headers = False
+            elif ":" in line:
+                key, value = line.split(":", 1)
+                headers[key.strip().lower()] = value.strip()
+            continue
+        body.append(raw)
+    rec = finish()
+    if rec is not None:
+        yield rec
+
+
+def read_wet(
+    source: str | Path,
+    on_skip: SkipCallback | None = None,
+    cache_dir: Path | None = None,
+    retries: int = 5,
+    segment: str | None = None,
+) -> Iterator[WetRecord]:
+    """Yield the conversion records of one WET file or URL (gzip or plain text)."""
+    skip = on_skip or _noop_skip
+    where = str(source)
+    seg = segment or segment_name(where)
+    path = download(where, cache_dir, retries) if is_url(where) else Path(source)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        skip(SKIP_UNREADABLE, f"{where}: {exc}")
+        return
+    if size == 0:
+        skip(SKIP_EMPTY_FILE, f"{where}: empty file")
+        return
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+        fh.seek(0)
+        if magic == b"\x1f\x8b":
+            yield from _iter_gzip_wet(fh, seg, where, skip)
+        else:
+            yield from _iter_plain_wet(fh, seg, where, skip)
+
+
+def read_wet_many(
+    sources: Iterable[str],
+    on_skip: SkipCallback | None = None,
+    cache_dir: Path | None = None,
+    retries: int = 5,
+) -> Iterator[WetRecord]:
+    """Records of several WET files in order."""
+    for source in sources:
+        yield from read_wet(source, on_skip=on_skip, cache_dir=cache_dir, retries=retries)

@@ -1,0 +1,118 @@
+"""The per-document CCNet steps shared by the sub-stages: read, dedup, language id, perplexity.
+
+Kept apart from the stage functions so that the `ccnet-models` stage scores its cutoff sample
+with exactly the same steps the `filtered` stage applies to every document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llamapipe.formats.wet import WetRecord, read_wet, segment_name
+from llamapipe.text.langid import LanguageIdentifier
+from llamapipe.text.paragraph_dedup import GroupDuplicates, dedup_document
+
+SOURCE = "commoncrawl"
+
+#: Removal reasons (stats.json keys).
+REMOVED_TOO_SHORT = "too_short"
+REMOVED_ALL_LINES_DUPLICATED = "all_lines_duplicated"
+REMOVED_LANGUAGE = "language_not_kept"
+REMOVED_LID_SCORE = "language_score_below_threshold"
+
+
+def doc_id(segment: str, record_index: int) -> str:
+    """Stable id: source, the WET file's name without extensions, the record's position."""
+    stem = segment.rsplit("/", 1)[-1].split(".warc")[0]
+    return f"{SOURCE}/{stem}/{record_index}"
+
+
+@dataclass(slots=True)
+class CrawlPage:
+    """A WET record that passed the length filter, with its position in its file."""
+
+    record: WetRecord
+    index: int
+    lines: list[str] = field(default_factory=list)
+
+
+def iter_pages(
+    source: str,
+    min_length: int,
+    on_skip: Callable[[str, str], None],
+    on_short: Callable[[], None],
+    cache_dir: Path | None = None,
+    retries: int = 5,
+) -> Iterator[CrawlPage]:
+    """Records of one WET input longer than `min_length` (content characters, CCNet's rule)."""
+    index = -1
+    for record in read_wet(
+        source, on_skip=on_skip, cache_dir=cache_dir, retries=retries, segment=segment_name(source)
+    ):
+        index += 1
+        if len(record.raw_content) < min_length:
+            on_short()
+            continue
+        yield CrawlPage(record, index, record.raw_content.split("\n"))
+
+
+@dataclass(slots=True)
+class FilteredPage:
+    """A page after dedup and language id (perplexity filled in later)."""
+
+    page: CrawlPage
+    text: str
+    line_ids: list[int]
+    original_nlines: int
+    original_length: int
+    language: str
+    language_score: float
+
+    def meta(self) -> dict[str, Any]:
+        rec = self.page.record
+        meta = rec.to_meta()
+        meta.update(
+            length=len(self.text),
+            nlines=len(self.line_ids),
+            original_nlines=self.original_nlines,
+            original_length=self.original_length,
+            line_ids=self.line_ids,
+            language=self.language,
+            language_score=self.language_score,
+        )
+        return meta
+
+
+def dedup_and_identify(
+    page: CrawlPage,
+    group: GroupDuplicates,
+    lid: LanguageIdentifier,
+    languages: set[str],
+    lid_threshold: float,
+    removed: Callable[[str], None],
+) -> FilteredPage | None:
+    """CCNet order: paragraph dedup, then language id on the deduplicated text."""
+    result = dedup_document(page.lines, group)
+    if not result.kept_lines:
+        removed(REMOVED_ALL_LINES_DUPLICATED)
+        return None
+    text = result.text
+    language, score = lid.identify(text)
+    if score < lid_threshold:
+        removed(REMOVED_LID_SCORE)
+        return None
+    if language not in languages:
+        removed(REMOVED_LANGUAGE)
+        return None
+    return FilteredPage(
+        page=page,
+        text=text,
+        line_ids=result.line_ids,
+        original_nlines=result.original_nlines,
+        original_length=result.original_length,
+        language=language,
+        language_score=score,
+    )

@@ -1,0 +1,49 @@
+"""Shard planning and the dedup groups of shards (shared by the hashes, models, filtered stages)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from llamapipe.engine import ShardSpec
+from llamapipe.formats.wet import expand_inputs
+from llamapipe.text.paragraph_dedup import GroupDuplicates, ShardLineHashes
+
+HASHES_STAGE = "ingest/commoncrawl/hashes"
+
+
+def wet_inputs(config: dict[str, Any]) -> list[str]:
+    cache = Path(config["cache_dir"]) if config.get("cache_dir") else None
+    return expand_inputs(config["inputs"], cache_dir=cache, retries=config["retries"])
+
+
+def wet_plan(config: dict[str, Any]) -> list[ShardSpec]:
+    """One shard per WET input; each knows the members of its dedup group."""
+    inputs = wet_inputs(config)
+    size = config["group_size"]
+    shards = []
+    for i, ref in enumerate(inputs):
+        group = i // size
+        members = list(range(group * size, min((group + 1) * size, len(inputs))))
+        shards.append(ShardSpec(index=i, inputs=(ref,), params={"group": members}))
+    return shards
+
+
+def hash_paths(hashes_dir: Path, index: int) -> tuple[Path, Path]:
+    return hashes_dir / "hashes" / f"{index:05d}.npy", hashes_dir / "counts" / f"{index:05d}.npy"
+
+
+_group_cache: dict[tuple[str, tuple[int, ...]], GroupDuplicates] = {}
+
+
+def load_group(hashes_dir: Path, members: list[int]) -> GroupDuplicates:
+    """The group's duplicate set, cached per process (consecutive shards share a group)."""
+    key = (str(hashes_dir), tuple(members))
+    cached = _group_cache.get(key)
+    if cached is not None:
+        return cached
+    _group_cache.clear()  # keep at most one group in memory
+    shards = (ShardLineHashes.load(*hash_paths(hashes_dir, i)) for i in members)
+    group = GroupDuplicates.from_shards(shards)
+    _group_cache[key] = group
+    return group

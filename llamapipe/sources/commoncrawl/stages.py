@@ -1,0 +1,162 @@
+"""Shard functions of the line-hash, filter and final exact-dedup sub-stages."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from llamapipe.engine import ShardContext
+from llamapipe.formats.documents import Document, read_documents
+from llamapipe.formats.wet import SKIP_EMPTY_RECORD
+from llamapipe.sources.commoncrawl.documents import (
+    REMOVED_TOO_SHORT,
+    SOURCE,
+    dedup_and_identify,
+    doc_id,
+    iter_pages,
+)
+from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, hash_paths, load_group
+from llamapipe.sources.commoncrawl.models import MODELS_STAGE, load_language_models
+from llamapipe.text.ccnet_normalize import hash_lines
+from llamapipe.text.langid import LanguageIdentifier
+from llamapipe.text.paragraph_dedup import ShardLineHashes
+from llamapipe.text.perplexity import bucket_for
+
+FILTERED_STAGE = "ingest/commoncrawl/filtered"
+CLASSIFIED_STAGE = "ingest/commoncrawl/classified"
+FINAL_STAGE = "ingest/commoncrawl"
+
+
+def _cache_dir(config: dict[str, Any]) -> Path | None:
+    return Path(config["cache_dir"]) if config.get("cache_dir") else None
+
+
+def _skip_reporter(ctx: ShardContext, ref: str):
+    """Skipped WET records: all counted by reason; corrupt ones also reported as input errors
+    (a record with no text is normal in WET files, not an error)."""
+
+    def on_skip(reason: str, detail: str) -> None:
+        ctx.counters.removed(reason)
+        if reason != SKIP_EMPTY_RECORD:
+            ctx.counters.error(ref, None, detail)
+
+    return on_skip
+
+
+def process_hashes(ctx: ShardContext) -> None:
+    """Pass 1: the shard's sorted unique line hashes and their counts."""
+    ref = ctx.shard.inputs[0]
+    arrays = []
+    lines = 0
+    for page in iter_pages(
+        ref,
+        ctx.config["min_length"],
+        _skip_reporter(ctx, ref),
+        lambda: ctx.counters.removed(REMOVED_TOO_SHORT),
+        _cache_dir(ctx.config),
+        ctx.config["retries"],
+    ):
+        ctx.counters.add("docs_in")
+        arrays.append(hash_lines(page.lines))
+        lines += len(page.lines)
+    shard = ShardLineHashes.from_hash_arrays(arrays)
+    hashes_path, counts_path = hash_paths(Path("."), ctx.shard.index)
+    shard.save(ctx.output(str(hashes_path)), ctx.output(str(counts_path)))
+    ctx.counters.add("lines", lines)
+    ctx.counters.add("unique_lines", int(shard.hashes.size))
+
+
+def process_filtered(ctx: ShardContext) -> None:
+    """Pass 2: paragraph dedup, language id, perplexity and bucket of every page of one shard."""
+    cfg = ctx.config
+    ref = ctx.shard.inputs[0]
+    group = load_group(ctx.upstream_dir(HASHES_STAGE), ctx.shard.params["group"])
+    lid = LanguageIdentifier(cfg["lid_model"])
+    models = load_language_models(ctx.upstream_dir(MODELS_STAGE), cfg["languages"])
+    languages = set(cfg["languages"])
+    keep_buckets = set(cfg["lm"]["keep_buckets"])
+    with ctx.document_writer() as writer:
+        for page in iter_pages(
+            ref,
+            cfg["min_length"],
+            _skip_reporter(ctx, ref),
+            lambda: ctx.counters.removed(REMOVED_TOO_SHORT),
+            _cache_dir(cfg),
+            cfg["retries"],
+        ):
+            ctx.counters.add("docs_in")
+            ctx.counters.add("bytes_in", len(page.record.raw_content.encode("utf-8")))
+            ctx.counters.add("lines_in", len(page.lines))
+            kept = dedup_and_identify(
+                page, group, lid, languages, cfg["lid_threshold"], ctx.counters.removed
+            )
+            if kept is None:
+                continue
+            ctx.counters.add("lines_after_dedup", len(kept.line_ids))
+            model = models[kept.language]
+            perplexity = model.scorer.perplexity(kept.text)
+            bucket = bucket_for(perplexity, model.cutoffs)
+            if bucket not in keep_buckets:
+                ctx.counters.removed(f"perplexity_bucket_{bucket}")
+                continue
+            meta = kept.meta()
+            meta["perplexity"] = perplexity
+            meta["bucket"] = bucket
+            writer.write(
+                Document(
+                    id=doc_id(page.record.cc_segment, page.index),
+                    text=kept.text,
+                    source=SOURCE,
+                    meta=meta,
+                )
+            )
+
+
+def document_hash(text: str) -> int:
+    """64-bit exact-dedup key of a document's text (SHA-1, first 8 bytes little-endian)."""
+    return int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest()[:8], "little")
+
+
+def dochash_path(stage_dir: Path, index: int) -> Path:
+    return stage_dir / "dochashes" / f"{index:05d}.npy"
+
+
+def process_final(ctx: ShardContext) -> None:
+    """Exact document dedup across every input and dump: the first occurrence wins.
+
+    Shard i drops a document whose text already appeared in a shard j < i (their hashes were
+    written by the classified stage) or earlier in shard i. Shards follow the input order, so
+    "first" means first in the configured inputs.
+    """
+    upstream = ctx.upstream_dir(CLASSIFIED_STAGE)
+    index = ctx.shard.index
+    earlier = [
+        np.load(dochash_path(upstream, j), allow_pickle=False) for j in ctx.shard.params["earlier"]
+    ]
+    prior = np.unique(np.concatenate(earlier)) if earlier else np.empty(0, np.uint64)
+    seen: set[int] = set()
+    shard_path = upstream / "shards" / f"{index:05d}.parquet"
+    with ctx.document_writer() as writer:
+        if not shard_path.exists():
+            return
+        for doc in read_documents(shard_path):
+            ctx.counters.add("docs_in")
+            key = document_hash(doc.text)
+            if not ctx.config["exact_dedup"]:
+                writer.write(doc)
+                continue
+            if key in seen or _in_sorted(prior, key):
+                ctx.counters.removed("exact_duplicate_document")
+                continue
+            seen.add(key)
+            writer.write(doc)
+
+
+def _in_sorted(sorted_hashes: np.ndarray, key: int) -> bool:
+    if sorted_hashes.size == 0:
+        return False
+    pos = int(np.searchsorted(sorted_hashes, np.uint64(key)))
+    return pos < sorted_hashes.size and int(sorted_hashes[pos]) == key
