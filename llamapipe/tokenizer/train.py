@@ -12,6 +12,7 @@ than ``max_sentence_length`` bytes into pieces, because the trainer silently ski
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -69,15 +70,21 @@ def train_tokenizer(
 ) -> Path:
     """Train on ``sentences``; writes ``<prefix>.model`` and ``<prefix>.vocab``; returns the model.
 
+    Deterministic: the same sentences, config and seed give a byte-identical model.
+
     Raises a one-line ValueError when the sample is too small for the vocabulary, naming both.
     """
     model_prefix = Path(model_prefix)
     model_prefix.parent.mkdir(parents=True, exist_ok=True)
     spm.set_random_generator_seed(seed)
     counted = _CountingIterator(sentences)
+    # The model comes back through model_writer rather than being written under model_prefix:
+    # SentencePiece records the prefix in the model, and the engine trains in a temp dir whose
+    # name differs per run, which would make otherwise identical models differ in bytes.
+    buffer = io.BytesIO()
     try:
         spm.SentencePieceTrainer.Train(
-            sentence_iterator=counted, model_prefix=str(model_prefix), **trainer_options(cfg)
+            sentence_iterator=counted, model_writer=buffer, **trainer_options(cfg)
         )
     except RuntimeError as exc:
         raise ValueError(
@@ -86,8 +93,18 @@ def train_tokenizer(
             "(check tokenizer.vocab_size, tokenizer.sample_bytes and tokenizer.character_coverage)"
         ) from None
     model = model_prefix.with_name(model_prefix.name + ".model")
+    model.write_bytes(buffer.getvalue())
+    write_vocab(model, model_prefix.with_name(model_prefix.name + ".vocab"))
     check_special_ids(model, cfg)
     return model
+
+
+def write_vocab(model: Path, vocab: Path) -> None:
+    """``piece<TAB>score`` per line, in id order: SentencePiece's own .vocab format."""
+    sp = load_tokenizer(model)
+    with open(vocab, "w", encoding="utf-8") as out:
+        for i in range(sp.GetPieceSize()):
+            out.write(f"{sp.IdToPiece(i)}\t{sp.GetScore(i):g}\n")
 
 
 def check_special_ids(model: Path, cfg: TokenizerConfig) -> None:
