@@ -140,7 +140,7 @@ def _wet_file(c: Composer, index: int, pages: list[Page], modern: bool) -> bytes
         "operator: llamapipe sample generator\r\n"
         "description: Synthetic WET file for the llamapipe demo; every page is generated\r\n"
         "publisher: llamapipe\r\n\r\n"
-    ).encode("utf-8")
+    ).encode()
     date = f"2099-01-0{index + 1}T00:00:00Z"
     members = [gzip_bytes(_record([
         ("WARC-Type", "warcinfo"),

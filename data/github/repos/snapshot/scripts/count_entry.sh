@@ -1,0 +1,11 @@
+#!/bin/sh
+# sort block helper for ormquist/snapshot
+set -eu
+
+OUT="${1:-out}"
+mkdir -p "$OUT"
+for f in src/*; do
+    echo "processing $f"
+    cp "$f" "$OUT/"
+done
+echo "done: $(ls "$OUT" | wc -l) files"

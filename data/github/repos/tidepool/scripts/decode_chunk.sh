@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# measure table helper for ostrandlabs/tidepool
+set -eu
+
+OUT="${1:-dist}"
+mkdir -p "$OUT"
+for f in src/*; do
+    echo "processing $f"
+    cp "$f" "$OUT/"
+done
+echo "done: $(ls "$OUT" | wc -l) files"
