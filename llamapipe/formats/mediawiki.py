@@ -71,9 +71,18 @@ def language_from_dbname(dbname: str) -> str:
 
 
 def language_from_filename(path: str | Path) -> str:
-    """The language of a dump from its file name, the fallback when siteinfo has no dbname."""
+    """The language of a dump from its file name, the fallback when siteinfo has no dbname.
+
+    A prefix glued on with ``_`` (``mirror_enwiki-...``) is skipped: wiki codes start with a
+    2-3 letter segment (``zh_min_nan``) or are ``simple``.
+    """
     match = _FILENAME_RE.search(Path(path).name)
-    return match.group(1).replace("_", "-") if match else ""
+    if not match:
+        return ""
+    segments = match.group(1).split("_")
+    while len(segments) > 1 and len(segments[0]) > 3 and segments[0] != "simple":
+        segments.pop(0)
+    return "-".join(segments)
 
 
 def open_dump(path: str | Path) -> IO[bytes]:

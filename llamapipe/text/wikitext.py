@@ -12,8 +12,8 @@ interlanguage links as text, and knows only English namespace names. Here:
   extension tags are removed; other HTML-like tags keep their contents;
 - magic words (``__TOC__``, ``__БЕЗ_ЗМІСТУ__``) are removed;
 - headings stay as plain lines; a section whose body renders empty (a "References" heading
-  whose ``<references/>`` was removed) is dropped with its heading; sections are joined by a
-  blank line.
+  whose ``<references/>`` was removed) is dropped with its heading, unless it is the parent of
+  a non-empty subsection; sections are joined by a blank line.
 
 ``<ref>`` URLs (the ``url=`` of cite templates and bare links inside the ref) are collected
 for the CommonCrawl reference classifier, which learns what pages Wikipedia cites.
@@ -154,23 +154,34 @@ class WikitextCleaner:
         code = mwparserfromhell.parse(wikitext)
         urls = collect_ref_urls(code)
         sections: list[str] = []
+        # Headings of sections with no text of their own ("History" directly followed by
+        # "=== Origins ==="), emitted only if a deeper section below them has text.
+        pending: list[tuple[int, str]] = []
         for section in code.get_sections(flat=True, include_lead=True, include_headings=True):
-            rendered = self._render_section(section, urls)
-            if rendered:
-                sections.append(rendered)
+            level, heading, body = self._render_section(section, urls)
+            pending = [(lvl, h) for lvl, h in pending if lvl < level]
+            if not body:
+                if heading:
+                    pending.append((level, heading))
+                continue
+            parents = [h for _lvl, h in pending]
+            pending = []
+            block = "\n\n".join([*parents, f"{heading}\n{body}" if heading else body])
+            sections.append(block)
         return CleanedArticle(text="\n\n".join(sections), ref_urls=list(dict.fromkeys(urls)))
 
-    def _render_section(self, section: Wikicode, urls: list[str]) -> str:
+    def _render_section(self, section: Wikicode, urls: list[str]) -> tuple[int, str, str]:
+        """(heading level, heading text, body text); level 0 and no heading for the lead."""
         nodes = section.nodes
         heading = ""
+        level = 0
         if nodes and isinstance(nodes[0], Heading):
+            level = nodes[0].level
             heading = self._render(nodes[0].title.nodes)
             heading = _tidy(scrub_unparsed_markup(heading, urls)).replace("\n", " ").strip()
             nodes = nodes[1:]
         body = _tidy(scrub_unparsed_markup(self._render(nodes), urls))
-        if not body:
-            return ""
-        return f"{heading}\n{body}" if heading else body
+        return level, heading, body
 
     def _render(self, nodes: Iterable[object]) -> str:
         parts: list[str] = []
@@ -202,8 +213,8 @@ class WikitextCleaner:
             key = prefix.strip().lower()
             if key in self.file_prefixes:
                 return ""  # an image with a caption, even when written [[:File:x]]
-            if key in self.category_prefixes and not leading_colon:
-                return ""
+            if key in self.category_prefixes:
+                return ""  # category tags, and [[:Category:X]] "see also" links to them
             if not leading_colon and _INTERLANGUAGE_RE.match(prefix.strip()):
                 return ""
         if link.text is not None:

@@ -1,0 +1,182 @@
+"""Wikipedia: dump reader, wikitext cleaning and the ingest stage, on real dumps."""
+
+from __future__ import annotations
+
+import bz2
+import json
+from pathlib import Path
+
+import pytest
+
+from llamapipe.config import config_from_dict
+from llamapipe.engine import run_stage
+from llamapipe.formats.documents import read_documents
+from llamapipe.formats.mediawiki import (
+    MediaWikiDump,
+    language_from_dbname,
+    language_from_filename,
+)
+from llamapipe.sources.wikipedia import build_stages
+from llamapipe.text.wikitext import WikitextCleaner, clean_wikitext, is_redirect_text
+
+EN_DUMP = "gensim_enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml.bz2"
+UK_DUMP = "xztextfilter_ukwiki-20230501-pages-articles-multistream.first110pages.xml.bz2"
+MARKUP = ("[[", "]]", "{{", "}}", "<ref", "{|", "|}")
+
+
+@pytest.fixture(scope="module")
+def wiki_dir(realdata: Path) -> Path:
+    return realdata / "wikipedia"
+
+
+@pytest.fixture(scope="module")
+def stage_run(wiki_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both real dumps through the stage once; the tests below read its outputs."""
+    run_dir = tmp_path_factory.mktemp("wiki_run")
+    cfg = config_from_dict(
+        {"run": {"dir": str(run_dir)}, "sources": {"wikipedia": {"inputs": [str(wiki_dir)]}}},
+        run_dir,
+    )
+    (spec,) = build_stages(cfg)
+    run_stage(spec, run_dir, executor="inprocess")
+    return run_dir / "ingest" / "wikipedia"
+
+
+def _stage_docs(stage_dir: Path) -> list:
+    return [doc for p in sorted(stage_dir.glob("shards/*.parquet")) for doc in read_documents(p)]
+
+
+def test_reader_streams_pages_with_siteinfo(wiki_dir: Path) -> None:
+    dump = MediaWikiDump(wiki_dir / UK_DUMP)
+    pages = list(dump)
+    assert dump.siteinfo.language == "uk"
+    assert dump.siteinfo.namespaces[6] == "Файл"
+    assert len(pages) == 110  # SOURCES.md: 110 pages, 107 in ns 0, 7 redirects
+    assert sum(p.ns == 0 for p in pages) == 107
+    assert sum(p.redirect for p in pages) == 7
+    assert all(p.language == "uk" for p in pages)
+
+
+def test_language_from_names() -> None:
+    assert language_from_dbname("enwiki") == "en"
+    assert language_from_dbname("zh_min_nanwiki") == "zh-min-nan"
+    assert language_from_dbname("enwiktionary") == ""
+    assert language_from_filename("dewiki-20220601-pages-articles1.xml-p1p297012.bz2") == "de"
+    assert language_from_filename(EN_DUMP) == "en"
+
+
+def test_utf16_copy_parses_like_utf8(wiki_dir: Path, tmp_path: Path) -> None:
+    raw = bz2.decompress((wiki_dir / UK_DUMP).read_bytes()).decode("utf-8")
+    assert not raw.startswith("<?xml")  # real dumps have no declaration; add one for UTF-16
+    utf16 = tmp_path / "ukwiki-utf16-pages-articles.xml"
+    utf16.write_bytes(('<?xml version="1.0" encoding="UTF-16"?>\n' + raw).encode("utf-16"))
+    original = [(p.page_id, p.title, p.text) for p in MediaWikiDump(wiki_dir / UK_DUMP)]
+    copy = [(p.page_id, p.title, p.text) for p in MediaWikiDump(utf16)]
+    assert copy == original
+    assert any("Україн" in text for _, _, text in copy)
+
+
+def test_redirects_detected_in_text_and_localized() -> None:
+    assert is_redirect_text("#REDIRECT [[Computer accessibility]]")
+    assert is_redirect_text("#redirect[[Foo]]")
+    assert is_redirect_text("#WEITERLEITUNG [[Berlin]]")
+    assert is_redirect_text("#ПЕРЕНАПРАВЛЕННЯ [[Київ]]")
+    assert not is_redirect_text("# a numbered item that mentions [[Berlin]]")
+    assert not is_redirect_text("'''Berlin''' is the capital of [[Germany]].")
+
+
+def test_cleaner_rules_on_constructed_wikitext() -> None:
+    wikitext = (
+        "{{Infobox person|name=X}}'''Ada''' was a [[mathematician|mathematician]] from "
+        "[[London]].<ref>{{cite web |url=https://example.org/ada |archive-url="
+        "https://web.archive.org/web/2020/https://example.org/ada |title=Ada}}</ref>"
+        "<!-- hidden --> __NOTOC__\n"
+        "[[Datei:Ada.jpg|thumb|Portrait of [[Ada]]]] [[Файл:x.png|міні|підпис]]\n"
+        "== Work ==\nShe wrote notes.<ref>See http://example.com/notes for more.</ref>\n"
+        "{| class=wikitable\n|-\n| cell\n|}\n"
+        "== References ==\n<references/>\n[[Category:Mathematicians]] [[de:Ada Lovelace]]"
+    )
+    cleaned = clean_wikitext(wikitext)
+    assert cleaned.text == "Ada was a mathematician from London.\n\nWork\nShe wrote notes."
+    assert cleaned.ref_urls == ["https://example.org/ada", "http://example.com/notes"]
+
+
+def test_siteinfo_namespace_names_are_used() -> None:
+    cleaner = WikitextCleaner(extra_file_namespaces=["Slika-xx"])
+    assert cleaner.clean("Text [[Slika-xx:a.png|caption]] here.").text == "Text here."
+
+
+def test_stage_drops_redirects_and_non_articles(stage_run: Path) -> None:
+    stats = json.loads((stage_run / "stats.json").read_text())
+    # gensim sample: 100 redirects (99 in ns 0, 1 in ns 4); ukwiki sample: 7 redirects.
+    assert stats["removed"]["redirect"] == 99 + 7
+    assert stats["removed"]["not_article_namespace"] == 1 + 3
+    assert stats["totals"]["docs_out"] == 106 + 100
+    docs = _stage_docs(stage_run)
+    assert len(docs) == 206
+    assert {d.meta["language"] for d in docs} == {"en", "uk"}
+    assert not any(d.text.lstrip().upper().startswith("#REDIRECT") for d in docs)
+
+
+def test_stage_output_has_no_markup(stage_run: Path) -> None:
+    docs = _stage_docs(stage_run)
+    for doc in docs:
+        for token in MARKUP:
+            assert token not in doc.text, (doc.meta["title"], token)
+        assert "__TOC__" not in doc.text and "__NOTOC__" not in doc.text
+        assert "Category:" not in doc.text and "Категорія:" not in doc.text
+
+
+def test_stage_article_content_and_meta(stage_run: Path) -> None:
+    docs = {d.meta["title"]: d for d in _stage_docs(stage_run)}
+    anarchism = docs["Anarchism"]
+    assert anarchism.text.startswith("Anarchism\n\nAnarchism is a political philosophy")
+    assert "\n\nHistory\n" in anarchism.text  # headings kept as their own line
+    assert anarchism.meta["url"] == "https://en.wikipedia.org/wiki/Anarchism"
+    assert anarchism.id == f"wikipedia/en/{anarchism.meta['page_id']}"
+    geography = docs["Географія"]
+    assert geography.meta["url"].startswith("https://uk.wikipedia.org/wiki/")
+    assert "Файл:" not in geography.text
+
+
+def test_stage_writes_ref_urls(stage_run: Path) -> None:
+    lines = [
+        json.loads(line)
+        for path in sorted(stage_run.glob("refs/*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    assert len(lines) > 1000
+    assert {line["lang"] for line in lines} == {"en", "uk"}
+    assert all(line["url"].startswith(("http://", "https://")) for line in lines)
+    assert not any("web.archive.org/web/" in line["url"] for line in lines)
+    assert any(line["title"] == "Anarchism" for line in lines)
+
+
+def test_language_filter_skips_dumps(wiki_dir: Path, tmp_path: Path) -> None:
+    cfg = config_from_dict(
+        {
+            "run": {"dir": str(tmp_path)},
+            "sources": {"wikipedia": {"inputs": [str(wiki_dir / UK_DUMP)], "languages": ["en"]}},
+        },
+        tmp_path,
+    )
+    (spec,) = build_stages(cfg)
+    result = run_stage(spec, tmp_path, executor="inprocess")
+    assert result.counters.totals["docs_out"] == 0
+    assert result.counters.removed_by["language_not_selected"] == 1
+
+
+def test_broken_dump_is_counted_not_fatal(wiki_dir: Path, tmp_path: Path) -> None:
+    raw = bz2.decompress((wiki_dir / EN_DUMP).read_bytes())
+    cut = tmp_path / "enwiki-broken-pages-articles.xml"
+    cut.write_bytes(raw[:400_000])  # ends mid-page: a truncated download
+    cfg = config_from_dict(
+        {"run": {"dir": str(tmp_path)}, "sources": {"wikipedia": {"inputs": [str(cut)]}}},
+        tmp_path,
+    )
+    (spec,) = build_stages(cfg)
+    result = run_stage(spec, tmp_path, executor="inprocess")
+    assert result.counters.totals["errors"] == 1
+    assert "broken XML" in result.counters.errors[0]["error"]
+    assert str(cut) == result.counters.errors[0]["path"]
+    assert result.counters.totals["docs_out"] >= 3  # pages before the break are kept
