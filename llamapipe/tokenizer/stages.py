@@ -35,6 +35,7 @@ from llamapipe.config.mix import MixConfig
 from llamapipe.config.tokenizer import TokenizerConfig
 from llamapipe.engine import FinalizeContext, ShardContext, ShardSpec, StageSpec
 from llamapipe.engine.state import read_json, read_manifest, write_json_atomic
+from llamapipe.errors import ConfigError
 from llamapipe.formats.documents import Document, DocumentWriter, read_documents
 from llamapipe.formats.token_shards import (
     TokenShardReader,
@@ -79,7 +80,7 @@ def build_token_stages(
     """The five stages for these sources (their ingest stages must be complete to run them)."""
     run_dir = Path(run_dir)
     if not sources:
-        raise ValueError("no source to tokenize: enable a source with a positive [mix] weight")
+        raise ConfigError("no source to tokenize: enable a source with a positive [mix] weight")
     weights = normalized_weights(mix.weights, sources)
     sources = sorted(weights)  # one canonical order for every stage
     split = {
@@ -442,7 +443,10 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 
 def _plan_train(run_dir: Path, config: dict[str, Any]) -> list[ShardSpec]:
-    plan, _ = blend_plan(run_dir, config)
+    try:
+        plan, _ = blend_plan(run_dir, config)
+    except ValueError as exc:  # e.g. a weighted source with no training tokens
+        raise ConfigError(f"[mix]: {exc}") from None
     return [ShardSpec(index=i, params={"shard": i}) for i in range(plan.num_shards)]
 
 

@@ -1,0 +1,85 @@
+"""The `llamapipe data stats` table: each source's contribution to the mix, next to Table 1.
+
+Documents and bytes are those of the training split (after cross-source dedup and the held-out
+split) once ``llamapipe tokenize`` has run, and the ingest stage's output before that.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from llamapipe.engine.state import read_json
+from llamapipe.recipe import TABLE1_EPOCHS, TABLE1_SHARES
+from llamapipe.tokenizer import layout
+
+COLUMNS = (
+    "source",
+    "documents",
+    "bytes",
+    "held out",
+    "unique tokens",
+    "tokens in mix",
+    "share %",
+    "target %",
+    "epochs",
+    "paper share %",
+    "paper epochs",
+)
+
+
+def render_data_stats(cfg: Any) -> Table:
+    """The table for a PipelineConfig (reads ``<run>/tokens/manifest.json`` and ingest stats)."""
+    return render_run_stats(Path(cfg.run_dir))
+
+
+def render_run_stats(run_dir: Path) -> Table:
+    tokens = read_json(run_dir / layout.TOKENS_MANIFEST) or {}
+    per_source: dict[str, Any] = tokens.get("sources", {})
+    title = f"llamapipe data stats: {run_dir}"
+    if tokens:
+        title += f" ({tokens['total_tokens']:,} training tokens)"
+    table = Table(title=title)
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for name in TABLE1_SHARES:
+        mix = per_source.get(name)
+        if mix is not None:
+            documents, nbytes = mix["documents"], mix["bytes"]
+        else:
+            totals = (read_json(run_dir / layout.ingest_stage(name) / "stats.json") or {}).get(
+                "totals"
+            )
+            documents = totals.get("docs_out") if totals else None
+            nbytes = totals.get("bytes_out") if totals else None
+        table.add_row(
+            name,
+            _count(documents),
+            _bytes(nbytes),
+            _count(mix["valid_documents"]) if mix else "-",
+            _count(mix["unique_tokens"]) if mix else "-",
+            _count(mix["tokens_in_mix"]) if mix else "-",
+            f"{mix['share'] * 100:.2f}" if mix else "-",
+            f"{mix['target_share'] * 100:.2f}" if mix else "-",
+            f"{mix['epochs']:.2f}" if mix else "-",
+            f"{TABLE1_SHARES[name]:.1f}",
+            f"{TABLE1_EPOCHS[name]:.2f}",
+        )
+    return table
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "-"
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{value} B"
