@@ -148,10 +148,13 @@ def archive_posts_size(archive: str | Path) -> int:
     """Uncompressed size of Posts.xml in a .7z, read from the archive header (no extraction)."""
     import py7zr
 
-    with py7zr.SevenZipFile(archive, mode="r") as zf:
-        for info in zf.list():
-            if _find_posts_member([info.filename]) is not None:
-                return int(info.uncompressed)
+    try:
+        with py7zr.SevenZipFile(archive, mode="r") as zf:
+            for info in zf.list():
+                if _find_posts_member([info.filename]) is not None:
+                    return int(info.uncompressed)
+    except (py7zr.exceptions.Bad7zFile, py7zr.exceptions.ArchiveError, EOFError) as exc:
+        raise InputError(f"{archive}: unreadable 7z archive: {exc}") from exc
     raise InputError(f"{archive}: no {POSTS_FILE} in the archive")
 
 

@@ -134,15 +134,18 @@ def html_to_text(html: str) -> str:
 
 def _tidy(raw: str) -> str:
     """Strip spaces around lines and collapse blank lines, except inside verbatim blocks."""
-    out: list[str] = []
+    blocks: list[str] = []
     for i, chunk in enumerate(raw.split(_PRE_MARK)):
-        if i % 2 == 1:  # verbatim <pre> content
-            out.append("\n\n" + chunk.strip("\n") + "\n\n")
+        if i % 2 == 1:  # verbatim <pre> content: only the surrounding newlines go
+            code = chunk.strip("\n").rstrip()
+            if code:
+                blocks.append(code)
             continue
         lines = [_rstrip_keep_indent(line) for line in chunk.split("\n")]
-        out.append("\n".join(lines))
-    text = "".join(out)
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n").rstrip()
+        prose = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+        if prose:
+            blocks.append(prose)
+    return "\n\n".join(blocks)
 
 
 def _rstrip_keep_indent(line: str) -> str:
