@@ -30,6 +30,11 @@ HISTORY_META = "history.meta.stackexchange.com_Posts.xml"
 #: A new-schema dump (ContentLicense, |tag| tags), answers before their question, and scores
 #: whose string order differs from their numeric order. Newlines inside attributes are written
 #: &#xA; as in real dumps (a literal newline in an attribute is read as a space by XML).
+QUESTION_BODY = (
+    "&lt;p&gt;Why &lt;code&gt;sort&lt;/code&gt;?&lt;/p&gt;&lt;pre&gt;&lt;code&gt;a = "
+    "[10, 9, 2]&#xA;    print(sorted(a))&#xA;&lt;/code&gt;&lt;/pre&gt;&lt;ul&gt;&lt;l"
+    "i&gt;one&lt;/li&gt;&lt;li&gt;two&lt;/li&gt;&lt;/ul&gt;"
+)
 NEW_SCHEMA_POSTS = """<?xml version="1.0" encoding="utf-8"?>
 <posts>
   <row Id="11" PostTypeId="2" ParentId="10" Score="9" Body="&lt;p&gt;nine&lt;/p&gt;"
@@ -37,7 +42,7 @@ NEW_SCHEMA_POSTS = """<?xml version="1.0" encoding="utf-8"?>
   <row Id="12" PostTypeId="2" ParentId="10" Score="10" Body="&lt;p&gt;ten&lt;/p&gt;"
        CreationDate="2023-01-02T00:00:00.000" ContentLicense="CC BY-SA 4.0" />
   <row Id="10" PostTypeId="1" Score="5" Title="Which sort?" Tags="|sorting|numbers|"
-       Body="&lt;p&gt;Why &lt;code&gt;sort&lt;/code&gt;?&lt;/p&gt;&lt;pre&gt;&lt;code&gt;a = [10, 9, 2]&#xA;    print(sorted(a))&#xA;&lt;/code&gt;&lt;/pre&gt;&lt;ul&gt;&lt;li&gt;one&lt;/li&gt;&lt;li&gt;two&lt;/li&gt;&lt;/ul&gt;"
+       Body="QUESTION_BODY"
        CreationDate="2023-01-01T00:00:00.000" ContentLicense="CC BY-SA 4.0" />
   <row Id="13" PostTypeId="2" ParentId="10" Score="2" Body="&lt;p&gt;two&lt;/p&gt;"
        CreationDate="2023-01-03T00:00:00.000" ContentLicense="CC BY-SA 4.0" />
@@ -49,7 +54,7 @@ NEW_SCHEMA_POSTS = """<?xml version="1.0" encoding="utf-8"?>
   <row Id="oops" PostTypeId="1" Score="1" Title="bad id" Body="x" />
   <row Id="40" PostTypeId="5" Score="0" Body="&lt;p&gt;tag wiki&lt;/p&gt;" />
 </posts>
-"""
+""".replace("QUESTION_BODY", QUESTION_BODY)
 
 
 @pytest.fixture()
