@@ -33,6 +33,20 @@ ACADEMIC = [
     "Previous work \\cite{{{cite}}} relied on hand-tuned thresholds; we learn them from data instead.",
     "Equation~\\eqref{{eq:update}} gives the update rule used throughout the paper.",
     "The measurements from {place} were {verb_past} independently by {person}.",
+    "Figure~\\ref{{fig:overview}} shows the pipeline from raw records to the final estimate.",
+    "We split the records by year, using everything before {year} for fitting and the rest for evaluation.",
+    "Missing values are rare (fewer than {num} in total) and are dropped rather than imputed.",
+    "The step size $\\eta$ is chosen on a small validation set and then kept fixed.",
+    "For every configuration we report the mean and the standard deviation over seeds.",
+    "Surprisingly, the simplest baseline is competitive when fewer than {num} records are available.",
+    "The bound in Section~\\ref{{sec:method}} is loose by roughly a factor of two in practice.",
+    "We thank {person} for access to the archive at {place} and for many helpful comments.",
+    "Each record consists of a timestamp, a location and a short free-text note.",
+    "Ablations show that removing the second stage increases the error by {num}\\%.",
+    "Our implementation runs on a single laptop and processes a year of records in minutes.",
+    "All thresholds were fixed before looking at the test data.",
+    "The same trend appears in every region except the coastal one, where records are sparse.",
+    "We leave the extension to dependent observations for future work.",
 ]
 METHODS = ["adaptive smoothing", "the two-stage estimator", "robust averaging", "sparse regression",
            "the windowed filter", "iterative refinement", "the ranking heuristic", "local reweighting"]
@@ -50,8 +64,15 @@ class _Slots(dict):
         return self.c.slot(key, "history", {})
 
 
+_POOL: list[str] = []
+
+
 def _sentence(c: Composer) -> str:
-    return c.rng.choice(ACADEMIC).format_map(_Slots(c))
+    """Templates are drawn without replacement (refilled when empty) to avoid repeats."""
+    if not _POOL:
+        _POOL.extend(ACADEMIC)
+        c.rng.shuffle(_POOL)
+    return _POOL.pop().format_map(_Slots(c))
 
 
 def _para(c: Composer, lo: int = 3, hi: int = 6) -> str:
@@ -109,7 +130,7 @@ def _main_tex(c: Composer, inputs: list[str], bib: str, with_sections: bool = Tr
         for inp in inputs:
             parts.append(f"\\input{{{inp}}}")
         for name in c.rng.sample(["Method", "Experiments", "Results", "Discussion", "Related Work"], 3):
-            parts.append(f"\\section{{{name}}}\n\\label{{sec:{name.lower().replace(' ', '-')}}}\n{_section_body(c, c.rng.randint(2, 4))}")
+            parts.append(f"\\section{{{name}}}\n\\label{{sec:{name.lower().replace(' ', '-')}}}\n{_section_body(c, c.rng.randint(3, 5))}")
         parts.append("\\begin{table}[t]\n\\centering\n\\begin{tabular}{lr}\nMethod & Error (\\%) \\\\\n"
                      + "".join(f"{m} & {c.rng.randint(2, 40)}.{c.rng.randint(0, 9)} \\\\\n" for m in METHODS[:3])
                      + "\\end{tabular}\n\\caption{Main results.}\\label{tab:main}\n\\end{table}")
@@ -141,6 +162,7 @@ def _tar(members: list[tuple[str, bytes]]) -> bytes:
 
 def generate(out: Path, seed: int = SEED) -> dict[str, int]:
     c = Composer(rng_for("arxiv", seed))
+    _POOL.clear()
     counts: dict[str, int] = {}
 
     def intro() -> bytes:

@@ -175,8 +175,12 @@ def _book(c: Composer, spec: BookSpec, title: str, author: str, body: list[str],
         start,
         "",
     ]
-    if spec.transcriber:
-        front += ["Transcriber's Note:", "", "Obvious printing errors have been corrected silently.",
+    if spec.transcriber and spec.ebook_no % 2:
+        # The bracketed one-paragraph style.
+        front += ["[Transcriber's Note: Obvious printing errors have been corrected",
+                  "silently. Spelling and hyphenation are otherwise as in the original.]", ""]
+    elif spec.transcriber:
+        front += ["Transcriber's Note:", "Obvious printing errors have been corrected silently.",
                   "Spelling and hyphenation are otherwise as in the original.", ""]
     front += ["", title.upper(), "", f"By {author}", ""]
     tail = ["", "", f"End of the Project Gutenberg EBook of {title}, by {author}", "", end, ""]

@@ -24,8 +24,8 @@ def _doc(c: Composer) -> dict[str, str]:
     lines: list[str] = []
     for para in c.article(topic, rng.randint(2, 6), fixed):
         # C4 keeps one line per paragraph of the page; short pages split paragraphs further.
-        if rng.random() < 0.3:
-            parts = para.split(". ")
+        parts = para.split(". ")
+        if len(parts) >= 2 and rng.random() < 0.3:
             cut = max(1, len(parts) // 2)
             lines.append(". ".join(parts[:cut]).rstrip(".") + ".")
             lines.append(". ".join(parts[cut:]))

@@ -103,7 +103,8 @@ def _page(c: Composer, kind: str, sites: list[Site], ref: Reference | None) -> P
         return Page(f"https://{site.host}/{slugify(title)}", _wrap(c, site, title, body, False), kind, "en")
     if kind in ("de", "fr", "es", "ru", "zh"):
         host = f"www.{c.place().lower()}.{ {'de': 'de', 'fr': 'fr', 'es': 'es', 'ru': 'ru', 'zh': 'cn'}[kind]}"
-        paras = [c.foreign_paragraph(kind) for _ in range(rng.randint(2, 6))]
+        town = c.place()
+        paras = [c.foreign_paragraph(kind, place=town) for _ in range(rng.randint(2, 6))]
         first = paras[0].split(".")[0].split("。")[0][:60]
         lines = [first, " | ".join(rng.sample(lx.MENU_WORDS, 4))] + paras
         if rng.random() < 0.5:

@@ -25,6 +25,9 @@ TOPIC_TITLES = {
     "history": ["A history of {place}", "{thing} of {place}", "{place} in the age of the mills"],
     "weather": ["The climate of {place}", "A century of weather at {place}", "Storms of {place}"],
     "chess": ["Chess in {place}", "{thing} at {place}", "Notes from {thing}"],
+    "libraries": ["The library at {place}", "Inside {thing}", "Books and readers of {place}"],
+    "beekeeping": ["Beekeeping at {place}", "A season with {thing}", "Heather honey from {place}"],
+    "sailing": ["Sailing from {place}", "The boats of {place}", "{thing} at {place}"],
 }
 
 
@@ -160,7 +163,7 @@ class Composer:
         return title, lines
 
     # -- other languages ---------------------------------------------------------------------
-    def foreign_paragraph(self, lang: str, lo: int = 3, hi: int = 6) -> str:
+    def foreign_paragraph(self, lang: str, lo: int = 3, hi: int = 6, place: str | None = None) -> str:
         if lang in ("ru", "zh"):
             pool = lx.RU if lang == "ru" else lx.ZH
             k = self.rng.randint(2, len(pool))
@@ -170,7 +173,7 @@ class Composer:
         if self.rng.random() < 0.15:
             return self.rng.choice(table["paragraphs"])
         n = self.rng.randint(lo, hi)
-        fixed = {"place": self.place()}
+        fixed = {"place": place or self.place()}
         picks = self.rng.sample(table["templates"], min(n, len(table["templates"])))
         return " ".join(self.fill(t, None, fixed) for t in picks)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,6 +274,8 @@ def generate(out: Path, seed: int = SEED) -> dict[str, int]:
                          "language": lang, "size": len(content.encode("utf-8")), "content": content})
         if repo.tree:
             root = out / "github" / "repos" / repo.name.split("/")[1]
+            if root.is_dir():  # file names are random: drop the previous generation's tree
+                shutil.rmtree(root)
             for path, _, content in files[: min(len(files), 7)]:
                 write_bytes(root / path, content.encode("utf-8"))
     # The shared tidepool helpers are vendored verbatim into tablegen (cross-repo exact duplicate).

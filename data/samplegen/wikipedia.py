@@ -198,7 +198,10 @@ def _article(w: _Wiki, refs: list[Reference]) -> tuple[str, str]:
         parts.append(f"{{{{{box}\n| Name = {title}\n| Einwohner = {rng.randint(200, 90000)}\n}}}}"
                      if lang == "de" else
                      f"{{{{{box}\n| nom = {title}\n| population = {rng.randint(200, 90000)}\n}}}}")
-        parts.append(f"'''{title}''' " + c.foreign_paragraph(lang))
+        other = c.place()
+        lead = (f"'''{title}''' ist eine Gemeinde im Tal der {other}er Ache." if lang == "de"
+                else f"'''{title}''' est une commune située à l'est de [[{other}]].")
+        parts.append(lead + " " + c.foreign_paragraph(lang, place=fixed['place']))
     if rng.random() < 0.4:
         parts.append("__TOC__")
     sections = rng.sample(SECTIONS[lang], rng.randint(3, 5) if lang == "en" else rng.randint(2, 4))
@@ -206,28 +209,40 @@ def _article(w: _Wiki, refs: list[Reference]) -> tuple[str, str]:
     for i, sec in enumerate(sections):
         parts.append(f"== {sec} ==")
         if i == 0 and rng.random() < 0.6:
-            parts.append(f"[[{file_word}:{slugify(title)}-{i}.jpg|thumb|right|{c.fill('{adj}')} view of {fixed['place']}]]")
+            caption = {"en": f"{c.fill('{adj}')} view of {fixed['place']}", "de": f"Ansicht von {title}",
+                       "fr": f"Vue de {title}"}[lang]
+            parts.append(f"[[{file_word}:{slugify(title)}-{i}.jpg|thumb|right|{caption}]]")
         for _ in range(rng.randint(2, 3) if lang == "en" else rng.randint(1, 2)):
-            para = c.paragraph(topic, fixed, 3, 6) if lang == "en" else c.foreign_paragraph(lang)
+            para = c.paragraph(topic, fixed, 3, 6) if lang == "en" else c.foreign_paragraph(lang, place=fixed['place'])
             if lang == "en":
                 para = _linkify(c, para, topic, fixed)
             if pending and rng.random() < 0.6:
                 ref = pending.pop()
                 para += _cite(c, lang, ref.url, ref.title)
-            elif rng.random() < 0.3:
+            elif lang == "en" and rng.random() < 0.3:
                 para += f"<ref>{{{{cite book |last={c.surname()} |title={c.title(c.topic(), fixed)} |year={c.year()}}}}}</ref>"
+            elif rng.random() < 0.3:
+                book = (f"Literatur |Autor={c.person()} |Titel=Chronik von {fixed['place']} |Jahr={c.year()}"
+                        if lang == "de" else
+                        f"Ouvrage |auteur={c.person()} |titre=Histoire de {fixed['place']} |année={c.year()}")
+                para += f"<ref>{{{{{book}}}}}</ref>"
             parts.append(para)
         if rng.random() < 0.2:
-            parts.append(f"<!-- {c.fill('{adj}')} wording; please check the figures before changing -->")
+            parts.append({"en": f"<!-- {c.fill('{adj}')} wording; please check the figures before changing -->",
+                          "de": "<!-- Einwohnerzahl bitte nur mit Beleg ändern -->",
+                          "fr": "<!-- Merci de ne pas modifier les chiffres sans source -->"}[lang])
         if rng.random() < 0.2:
             parts.append(_table(c, lang))
         if lang == "en" and rng.random() < 0.1:
             parts.append(rng.choice(lx.EN_PARAGRAPHS))
     for ref in pending:
-        parts.append(f"It is described in a local publication.{_cite(c, lang, ref.url, ref.title)}")
+        said = {"en": "It is described in a local publication.",
+                "de": "Der Ort wird in einer Ortschronik beschrieben.",
+                "fr": "La commune est décrite dans une publication locale."}[lang]
+        parts.append(f"{said}{_cite(c, lang, ref.url, ref.title)}")
     parts.append({"en": "== References ==\n{{Reflist}}", "de": "== Einzelnachweise ==\n<references />",
                   "fr": "== Notes et références ==\n{{Références}}"}[lang])
-    cats = [fixed["place"], (topic or "Ort").title()]
+    cats = [fixed["place"], topic.title() if topic else {"de": "Ort", "fr": "Commune"}[lang]]
     parts.append("\n".join(f"[[{CATEGORY_WORD[lang]}:{cat}]]" for cat in cats))
     return title, "\n\n".join(parts) + "\n"
 

@@ -1,8 +1,8 @@
-#!/usr/bin/env bash
-# measure line helper for brookett/quickmap
+#!/bin/sh
+# merge table helper for ormquist/snapshot
 set -eu
 
-OUT="${1:-dist}"
+OUT="${1:-build}"
 mkdir -p "$OUT"
 for f in src/*; do
     echo "processing $f"

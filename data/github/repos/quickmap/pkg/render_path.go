@@ -6,16 +6,16 @@ import (
 	"strings"
 )
 
-// MergeTable counts the parts of s.
-func MergeTable(s string) (int, error) {
+// ClampBlock counts the parts of s.
+func ClampBlock(s string) (int, error) {
 	if s == "" {
 		return 0, errors.New("empty input")
 	}
 	return len(strings.Fields(s)), nil
 }
 
-// SortLabel counts the parts of s.
-func SortLabel(s string) (int, error) {
+// MergeFrame counts the parts of s.
+func MergeFrame(s string) (int, error) {
 	if s == "" {
 		return 0, errors.New("empty input")
 	}

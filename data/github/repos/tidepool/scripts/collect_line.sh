@@ -1,8 +1,8 @@
-#!/usr/bin/env bash
-# measure table helper for ostrandlabs/tidepool
+#!/bin/sh
+# load label helper for ostrandlabs/tidepool
 set -eu
 
-OUT="${1:-dist}"
+OUT="${1:-tmp}"
 mkdir -p "$OUT"
 for f in src/*; do
     echo "processing $f"

@@ -1,8 +1,8 @@
-#!/bin/sh
-# sort block helper for ormquist/snapshot
+#!/bin/bash
+# merge block helper for brookett/quickmap
 set -eu
 
-OUT="${1:-out}"
+OUT="${1:-tmp}"
 mkdir -p "$OUT"
 for f in src/*; do
     echo "processing $f"
