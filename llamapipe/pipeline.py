@@ -16,6 +16,13 @@ def data_stages(cfg: PipelineConfig, sources: list[str] | None = None) -> list[S
     return source_stages(cfg, sources)
 
 
+def token_stages(cfg: PipelineConfig) -> list[StageSpec]:
+    """Held-out split, tokenizer training, per-source encoding and the Table 1 blend."""
+    from llamapipe.tokenizer.stages import build_stages
+
+    return build_stages(cfg)
+
+
 def all_stages(cfg: PipelineConfig) -> list[StageSpec]:
     """Every engine stage of the run, in the order they must run."""
-    return data_stages(cfg)
+    return data_stages(cfg) + token_stages(cfg)

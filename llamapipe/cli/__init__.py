@@ -9,8 +9,12 @@ import typer
 from llamapipe import __version__
 from llamapipe.cli.common import console
 from llamapipe.cli.data import data_app
+from llamapipe.cli.eval import eval_command
+from llamapipe.cli.export import export_command, import_command
+from llamapipe.cli.generate import generate_command
 from llamapipe.cli.init_cmd import init_command
 from llamapipe.cli.status import status_command
+from llamapipe.cli.tokenize import tokenize_command
 from llamapipe.errors import LlamapipeError
 
 app = typer.Typer(
@@ -38,6 +42,11 @@ def _root(
 app.command("init")(init_command)
 app.command("status")(status_command)
 app.add_typer(data_app, name="data")
+app.command("tokenize")(tokenize_command)
+app.command("eval")(eval_command)
+app.command("generate")(generate_command)
+app.command("export")(export_command)
+app.command("import-hf")(import_command)
 
 
 def main() -> None:
