@@ -13,6 +13,7 @@ from llamapipe.cli.eval import eval_command
 from llamapipe.cli.export import export_command, import_command
 from llamapipe.cli.generate import generate_command
 from llamapipe.cli.init_cmd import init_command
+from llamapipe.cli.run import run_command
 from llamapipe.cli.status import status_command
 from llamapipe.cli.tokenize import tokenize_command
 from llamapipe.errors import LlamapipeError
@@ -47,6 +48,7 @@ app.command("eval")(eval_command)
 app.command("generate")(generate_command)
 app.command("export")(export_command)
 app.command("import-hf")(import_command)
+app.command("run")(run_command)
 
 
 def main() -> None:
