@@ -173,8 +173,10 @@ def clean_page(text: str, rules: C4LineRules = C4LineRules()) -> CleanedPage:
         line = raw.strip()
         if not line:
             continue
-        words = line.split()
-        if any(len(w) > rules.max_word_length for w in words):
+        # A word longer than the limit needs a line longer than it: skip the scan otherwise.
+        if len(line) > rules.max_word_length and any(
+            len(w) > rules.max_word_length for w in line.split()
+        ):
             removed["too_long_word"] += 1
             continue
         line = CITATION_MARKER.sub("", line)
