@@ -20,19 +20,27 @@ class RunConfig(StrictModel):
 
 
 class SlurmConfig(StrictModel):
+    """Slurm job-array settings (submitit); each shard is one array task."""
+
     #: submitit cluster: None detects Slurm; "local" runs the same job array on this machine.
     cluster: str | None = None
+    #: Slurm partition (None: the cluster's default).
     partition: str | None = None
+    #: Wall-clock limit of one array task, minutes.
     timeout_min: int = Field(60, ge=1)
+    #: CPUs and memory of one array task.
     cpus_per_task: int = Field(1, ge=1)
     mem_gb: int = Field(4, ge=1)
+    #: Array tasks running at once.
     array_parallelism: int = Field(64, ge=1)
     #: Where submitit writes job logs and pickles; default <run dir>/slurm.
     folder: str | None = None
 
 
 class ExecutorConfig(StrictModel):
+    #: Where shards run: in this process, a local process pool, Ray, or a Slurm job array.
     kind: Literal["inprocess", "pool", "ray", "slurm"] = "pool"
+    #: Parallel workers (pool processes, Ray CPUs); default: the number of CPUs.
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     #: A failing shard is retried this many times before it is reported.
     retries: int = Field(2, ge=0)

@@ -15,9 +15,8 @@ class C4SourceConfig(StrictModel):
     inputs: list[str] = []
     #: Input files per shard; one prebuilt C4 file is ~350 MB of text, so one each by default.
     files_per_shard: int = Field(1, ge=1)
-    #: Documents per shard when reading a Hugging Face dataset id.
-    hf_docs_per_shard: int = Field(50_000, ge=1)
-    #: Stop after this many documents of a Hugging Face dataset (None: all of it).
+    #: Stop after about this many documents of a Hugging Face dataset (None: all of it); a
+    #: Hugging Face dataset is split into one shard per data file of the dataset.
     hf_max_docs: int | None = None
     #: Build C4 from Common Crawl WET files with the C4 rules instead of reading prebuilt C4.
     from_wet: bool = False
