@@ -96,8 +96,19 @@ class Composer:
                 pool.extend(self._template_pool(topic))
             if self.rng.random() < 0.06:
                 sentences.append(self.rng.choice(lx.CONNECTIVES))
-            sentences.append(self.fill(pool.pop(), topic, fixed))
+            sentences.append(self.vary(pool.pop(), topic, fixed))
         return " ".join(sentences)
+
+    def vary(self, template: str, topic: str, fixed: dict[str, str] | None) -> str:
+        """Fill a template, sometimes adding an opener and/or a closing clause."""
+        text = self.fill(template, topic, fixed)
+        if self.rng.random() < 0.2:
+            keeps_case = template.startswith(("{person}", "{place}", "{place2}")) or text.startswith("I ")
+            body = text if keeps_case else text[0].lower() + text[1:]
+            text = f"{self.rng.choice(lx.OPENERS)} {body}"
+        if self.rng.random() < 0.15 and text.endswith(".") and '"' not in text and "'" not in text[-3:]:
+            text = f"{text[:-1]}, {self.rng.choice(lx.CLOSERS)}."
+        return text
 
     def _template_pool(self, topic: str) -> list[str]:
         pool = list(lx.TOPICS[topic]["templates"])

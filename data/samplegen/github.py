@@ -225,7 +225,7 @@ def _long_line_table(c: Composer) -> str:
     while len("CRC_TABLE = [" + ", ".join(values) + "]") < 2000:
         values.append(str(c.rng.randint(0, 65535)))
     line = "CRC_TABLE = [" + ", ".join(values) + "]"
-    return f'"""Generated lookup table; do not edit."""\n\n{line}\n'
+    return f'"""Lookup table for the checksum routine (one value per byte pair)."""\n\n{line}\n'
 
 
 def _license_text(spdx: str, holder: str, year: int) -> str:

@@ -512,3 +512,19 @@ GENERIC_TEMPLATES = [
     "Nobody in {place} expected the change to last, yet {result}.",
     "Photographs taken {time} show how much the area has changed.",
 ]
+
+# Optional sentence openers and closers: they multiply the n-gram variety of template sentences.
+OPENERS = [
+    "According to local records,", "In the end,", "As far as anyone can tell,", "By most accounts,",
+    "Perhaps surprisingly,", "For many years,", "Even today,", "At first,", "Later on,",
+    "Despite the cost,", "Oddly enough,", "In practice,", "On the whole,", "To nobody's surprise,",
+    "Within living memory,", "Some say that", "It is often said that", "Older residents recall that",
+]
+CLOSERS = [
+    "although this is still disputed", "at least according to the parish records",
+    "or so the story goes", "which surprised many visitors", "despite several setbacks",
+    "as the old photographs show", "though few people noticed at the time",
+    "a fact that is often forgotten", "for reasons that are not entirely clear",
+    "much to the annoyance of the neighbours", "as a local newspaper reported",
+    "with help from friends and neighbours",
+]

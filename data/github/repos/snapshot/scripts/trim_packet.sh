@@ -1,8 +1,8 @@
-#!/bin/sh
-# merge table helper for ormquist/snapshot
+#!/bin/bash
+# read chunk helper for ormquist/snapshot
 set -eu
 
-OUT="${1:-build}"
+OUT="${1:-dist}"
 mkdir -p "$OUT"
 for f in src/*; do
     echo "processing $f"

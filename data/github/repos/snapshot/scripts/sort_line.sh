@@ -1,8 +1,8 @@
-#!/bin/bash
-# scan block helper for ormquist/snapshot
+#!/bin/sh
+# flush column helper for ormquist/snapshot
 set -eu
 
-OUT="${1:-dist}"
+OUT="${1:-build}"
 mkdir -p "$OUT"
 for f in src/*; do
     echo "processing $f"

@@ -1,8 +1,8 @@
 #!/bin/sh
-# load label helper for ostrandlabs/tidepool
+# decode line helper for brookett/quickmap
 set -eu
 
-OUT="${1:-tmp}"
+OUT="${1:-build}"
 mkdir -p "$OUT"
 for f in src/*; do
     echo "processing $f"

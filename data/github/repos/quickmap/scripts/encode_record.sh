@@ -1,5 +1,5 @@
-#!/bin/bash
-# merge block helper for brookett/quickmap
+#!/usr/bin/env bash
+# scan entry helper for brookett/quickmap
 set -eu
 
 OUT="${1:-tmp}"
