@@ -238,7 +238,12 @@ def iter_papers(
     if path.is_dir():
         yield from _iter_directory(path, limits)
         return
-    with open(path, "rb") as fh:
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        yield PaperFailure(paper_id_from_name(path.name), str(path), "corrupt_archive", str(exc))
+        return
+    with fh:
         head = fh.read(512)
         fh.seek(0)
         if not _is_tar_header(head):

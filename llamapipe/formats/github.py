@@ -141,23 +141,33 @@ def iter_bigquery_rows(path: str | Path, on_error: ErrorHandler = _raise) -> Ite
         yield from _iter_parquet_rows(path, on_error)
         return
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                on_error(path, lineno, f"invalid JSON: {exc}")
-                continue
-            if not isinstance(row, dict):
-                on_error(path, lineno, "a row must be a JSON object")
-                continue
-            missing = [c for c in _REQUIRED_COLUMNS if c not in row]
-            if missing:
-                on_error(path, lineno, f"missing field(s) {', '.join(missing)}")
-                continue
-            yield _row_to_file(row)
+    lineno = 0
+    try:
+        with opener(path, "rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                yield from _parse_row(path, lineno, raw, on_error)
+    except (OSError, EOFError) as exc:  # truncated or corrupt gzip: keep what was read
+        on_error(
+            path, lineno + 1, f"unreadable ({type(exc).__name__}: {exc}); rest of file skipped"
+        )
+
+
+def _parse_row(path: str, lineno: int, raw: bytes, on_error: ErrorHandler) -> Iterator[SourceFile]:
+    """One JSONL row: zero or one SourceFile (an invalid row goes to ``on_error``)."""
+    if raw.strip():
+        try:
+            row = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            on_error(path, lineno, f"invalid JSON: {exc}")
+            return
+        if not isinstance(row, dict):
+            on_error(path, lineno, "a row must be a JSON object")
+            return
+        missing = [c for c in _REQUIRED_COLUMNS if c not in row]
+        if missing:
+            on_error(path, lineno, f"missing field(s) {', '.join(missing)}")
+            return
+        yield _row_to_file(row)
 
 
 def _iter_parquet_rows(path: str, on_error: ErrorHandler) -> Iterator[SourceFile]:

@@ -350,9 +350,7 @@ def _odd_backslashes_before(text: str, i: int) -> bool:
 _DOCUMENTCLASS = re.compile(r"\\document(?:class|style)\b")
 _BEGIN_DOCUMENT = re.compile(r"\\begin\s*\{document\}")
 _END_DOCUMENT = re.compile(r"\\end\s*\{document\}")
-_INPUT = re.compile(
-    r"\\(?:input|include|subfile)\s*\{([^{}]*)\}|\\input\s+([^\s{}\\%]+)", re.IGNORECASE
-)
+_INPUT = re.compile(r"\\(?:input|include|subfile)\s*\{([^{}]*)\}|\\input\s+([^\s{}\\%]+)")
 
 
 def _input_names(text: str) -> set[str]:

@@ -228,3 +228,28 @@ def test_corrupt_row_is_counted_not_fatal(realdata: Path, tmp_path: Path) -> Non
     assert stats["ingest/github/candidates"]["totals"]["errors"] == 2
     with pytest.raises(ValueError, match=r"bad.jsonl \(record 6\)"):
         list(iter_bigquery_rows(path))
+
+
+def test_parquet_export_and_truncated_gzip(realdata: Path, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _rows(realdata)
+    table = pa.Table.from_pylist(
+        [{k: r[k] for k in ("repo_name", "path", "license", "content", "commit")} for r in rows]
+    )
+    parquet = tmp_path / "export-000.parquet"
+    pq.write_table(table, parquet, row_group_size=100)
+    from_parquet = list(iter_bigquery_rows(parquet))
+    from_jsonl = list(iter_bigquery_rows(realdata / SAMPLE))
+    assert [(f.repo, f.path, f.license, f.content) for f in from_parquet] == [
+        (f.repo, f.path, f.license, f.content) for f in from_jsonl
+    ]
+    # A gzip cut in the middle: the rows before the cut are kept, the cut is one counted error.
+    data = (realdata / SAMPLE).read_bytes()
+    truncated = tmp_path / "cut.jsonl.gz"
+    truncated.write_bytes(data[: len(data) // 2])
+    errors = []
+    files = list(iter_bigquery_rows(truncated, on_error=lambda *e: errors.append(e)))
+    assert 100 < len(files) < len(rows)
+    assert len(errors) == 1 and "rest of file skipped" in errors[0][2]
