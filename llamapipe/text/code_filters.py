@@ -343,9 +343,15 @@ class _CommentSyntax:
 
 def _comment_syntax(language: str | None) -> _CommentSyntax | None:
     if language in _HASH_COMMENT_LANGS:
-        blocks = (("<#", "#>"),) if language == "PowerShell" else ()
-        if language == "Julia":
+        blocks: tuple[tuple[str, str], ...] = ()
+        if language == "PowerShell":
+            blocks = (("<#", "#>"),)
+        elif language == "Julia":
             blocks = (("#=", "=#"),)
+        elif language == "Python":
+            # A module docstring that is only a license notice is boilerplate too; any other
+            # docstring is kept (scanned past like a non-license comment, never removed).
+            blocks = (('"""', '"""'), ("'''", "'''"))
         return _CommentSyntax(line=("#",), block=blocks)
     if language in _SLASH_COMMENT_LANGS:
         line = ("//", "#") if language == "PHP" else ("//",)

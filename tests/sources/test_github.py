@@ -253,3 +253,13 @@ def test_parquet_export_and_truncated_gzip(realdata: Path, tmp_path: Path) -> No
     files = list(iter_bigquery_rows(truncated, on_error=lambda *e: errors.append(e)))
     assert 100 < len(files) < len(rows)
     assert len(errors) == 1 and "rest of file skipped" in errors[0][2]
+
+
+def test_python_license_docstring_stripped_but_real_docstring_kept() -> None:
+    src = '"""\nCopyright 2019 ACME Corp.\nLicensed under the MIT License.\n"""\nimport os\n'
+    assert strip_license_header(src, "Python") == ("import os\n", True)
+    doc = '"""Parse the config file."""\n# Copyright 2019 ACME\nimport os\n'
+    assert strip_license_header(doc, "Python") == (
+        '"""Parse the config file."""\nimport os\n',
+        True,
+    )
