@@ -173,14 +173,18 @@ def _parse_row(path: str, lineno: int, raw: bytes, on_error: ErrorHandler) -> It
 def _iter_parquet_rows(path: str, on_error: ErrorHandler) -> Iterator[SourceFile]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        on_error(path, None, f"not a readable Parquet file: {exc}")
+        return
     names = set(pf.schema_arrow.names)
     missing = [c for c in _REQUIRED_COLUMNS if c not in names]
     if missing:
         on_error(path, None, f"missing column(s) {', '.join(missing)}")
         return
-    columns = [c for c in (*_REQUIRED_COLUMNS, "license", "commit", "blob_sha", "size", "binary")]
-    columns = [c for c in columns if c in names]
+    wanted = (*_REQUIRED_COLUMNS, "license", "commit", "blob_sha", "size", "binary")
+    columns = [c for c in wanted if c in names]
     row_number = 0
     for batch in pf.iter_batches(batch_size=256, columns=columns):
         for row in batch.to_pylist():
