@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sentencepiece as spm
+import torch
 
 from llamapipe.formats.token_shards import TokenShardWriter
 
@@ -52,3 +53,13 @@ def write_token_run(realdata: Path, run_dir: Path) -> Path:
 def token_run(realdata: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run directory whose tokens/ holds ~200k real tokens in two shards."""
     return write_token_run(realdata, tmp_path_factory.mktemp("token_run"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from a second thread, and OpenMP threads spinning against other
+    processes on a busy 2-core machine make each small matmul hundreds of times slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
