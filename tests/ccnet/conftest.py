@@ -1,0 +1,76 @@
+"""A whole CCNet run on the real samples, built once per test session.
+
+Inputs: the two real CC-MAIN-2019-30 shards plus a byte copy of the second one standing for a
+later dump, with group_size=2 so that the copy sits in a dedup group of its own (its lines
+survive paragraph dedup, and only the cross-dump exact document dedup can remove its pages).
+The LM and the classifier are trained on the Wikipedia stage's output of the real enwiki sample.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
+from llamapipe.config.sources.wikipedia import WikipediaSourceConfig
+from llamapipe.engine import StageResult, StageSpec, run_stage
+from llamapipe.text.kenlm_tools import KenLMToolMissing, find_kenlm_binary
+
+ENWIKI = "gensim_enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml.bz2"
+SHARDS = ["CC-MAIN-2019-30-sample-00.warc.wet.gz", "CC-MAIN-2019-30-sample-01.warc.wet.gz"]
+DUMP_COPY = "CC-MAIN-2019-35-copy-of-sample-01.warc.wet.gz"
+
+
+@dataclass
+class CCNetRun:
+    run_dir: Path
+    inputs: list[str]
+    section: CommonCrawlSourceConfig
+    stages: list[StageSpec]
+    results: dict[str, StageResult]
+
+
+def require_kenlm() -> None:
+    try:
+        find_kenlm_binary("lmplz")
+        find_kenlm_binary("build_binary")
+    except KenLMToolMissing as exc:
+        pytest.skip(str(exc))
+
+
+def _wiki_stage(realdata: Path) -> list[StageSpec]:
+    from types import SimpleNamespace
+
+    from llamapipe.sources import wikipedia
+
+    section = WikipediaSourceConfig(inputs=[str(realdata / "wikipedia" / ENWIKI)], languages=["en"])
+    cfg = SimpleNamespace(sources=SimpleNamespace(wikipedia=section))
+    return wikipedia.build_stages(cfg)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def ccnet_run(realdata: Path, tmp_path_factory: pytest.TempPathFactory) -> CCNetRun:
+    require_kenlm()
+    from llamapipe.sources.commoncrawl import build_stages_from_section
+
+    root = tmp_path_factory.mktemp("ccnet")
+    run_dir = root / "run"
+    copy = root / DUMP_COPY
+    shutil.copyfile(realdata / "commoncrawl" / SHARDS[1], copy)
+    inputs = [str(realdata / "commoncrawl" / name) for name in SHARDS] + [str(copy)]
+    section = CommonCrawlSourceConfig(
+        inputs=inputs,
+        group_size=2,
+        lm={"sp_vocab_size": 8000, "cutoff_sample_docs": 200},
+        classifier={"min_ref_pages": 5, "bucket": 20_000, "dim": 32},
+    )
+    results = {}
+    for spec in _wiki_stage(realdata):
+        results[spec.name] = run_stage(spec, run_dir, executor="inprocess")
+    stages = build_stages_from_section(section)
+    for spec in stages:
+        results[spec.name] = run_stage(spec, run_dir, executor="inprocess")
+    return CCNetRun(run_dir, inputs, section, stages, results)

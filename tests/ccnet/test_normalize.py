@@ -1,0 +1,79 @@
+"""CCNet normalization and line hash, pinned by known vectors."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from llamapipe.text.ccnet_normalize import (
+    UNICODE_PUNCT,
+    hash_lines,
+    line_hash,
+    normalize_for_dedup,
+    normalize_for_lm,
+)
+
+
+def test_known_hash_vectors() -> None:
+    assert line_hash(normalize_for_dedup("Hello World 2019!")) == 4213747061662223874
+    assert line_hash(normalize_for_dedup("")) == 957977401221134810
+    assert hash_lines(["Hello World 2019!", ""]).tolist() == [
+        4213747061662223874,
+        957977401221134810,
+    ]
+
+
+def test_hash_is_first_8_sha1_bytes_little_endian() -> None:
+    line = "hello world 0000!"
+    digest = hashlib.sha1(line.encode("utf-8")).digest()
+    assert line_hash(line) == int.from_bytes(digest[:8], "little")
+    assert hash_lines([line]).dtype == np.uint64
+
+
+def test_dedup_normalization_strips_lowercases_and_zeroes_digits_of_every_script() -> None:
+    # ASCII, Arabic-Indic, Devanagari, Thai, fullwidth and Bengali digits all become "0".
+    assert normalize_for_dedup("  Année 2019 ٢٠١٩ २०१९ ๒๐๑๙ ２０１９ ২০১৯ ") == (
+        "année 0000 0000 0000 0000 0000 0000"
+    )
+
+
+def test_dedup_normalization_deletes_the_unicode_punctuation_set() -> None:
+    # every character of CCNet's table is deleted (digits first become 0: "１" -> "0")
+    for char in UNICODE_PUNCT:
+        expected = "a0b" if char == "１" else "ab"
+        assert normalize_for_dedup(f"a{char}b") == expected, char
+    assert normalize_for_dedup("「你好」，世界！（测试）【注】…") == "你好世界测试注"
+    assert normalize_for_dedup("“Quoted” — «guillemets» – ’tis") == "quoted  guillemets  tis"
+
+
+def test_dedup_normalization_keeps_ascii_punctuation_and_accents() -> None:
+    text = 'Crème brûlée: "quotes", (parens) & [brackets]; it\'s 100% fine?!'
+    assert normalize_for_dedup(text) == (
+        'crème brûlée: "quotes", (parens) & [brackets]; it\'s 000% fine?!'
+    )
+
+
+def test_dedup_normalization_removes_non_printing_characters() -> None:
+    assert normalize_for_dedup("a\x00b\x07c\x7fd\x85e\x9ff\tg") == "abcdefg"
+
+
+def test_table_is_cc_nets() -> None:
+    # CCNet's text_normalizer table has 34 distinct characters (see report: RECIPE says 35).
+    assert len(UNICODE_PUNCT) == 34
+    assert all(not ch.isascii() for ch in UNICODE_PUNCT)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Crème Brûlée, Ça Va?", "creme brulee, ca va?"),
+        ("Year ٢٠١٩ and 2019", "year 0000 and 0000"),
+        ("「Hi」，ok！ 50％ — done…", '"hi",ok! 00%  -  done...'),  # CCNet: "—" -> " - "
+        ("tab\there\x07", "tabhere"),
+        ("   ", ""),
+    ],
+)
+def test_lm_normalization(raw: str, expected: str) -> None:
+    assert normalize_for_lm(raw) == expected

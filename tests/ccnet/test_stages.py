@@ -1,0 +1,171 @@
+"""The CommonCrawl sub-stages end to end on the real samples (see conftest.ccnet_run)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ccnet.wet_helpers import real_conversion_records, serialize, write_gzip_members
+from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
+from llamapipe.engine import run_stage, stage_status
+from llamapipe.formats.documents import read_documents
+from llamapipe.formats.wet import read_wet
+from llamapipe.sources.commoncrawl import (
+    CLASSIFIED_STAGE,
+    CLASSIFIER_MODEL_STAGE,
+    FILTERED_STAGE,
+    FINAL_STAGE,
+    HASHES_STAGE,
+    build_stages_from_section,
+)
+from llamapipe.text.ccnet_normalize import normalize_for_dedup
+
+pytestmark = pytest.mark.slow
+
+CCNET_FIELDS = {
+    "url", "date_download", "digest", "length", "nlines", "source_domain", "title",
+    "cc_segment", "original_nlines", "original_length", "line_ids", "language",
+    "language_score", "perplexity", "bucket", "ref_score",
+}  # fmt: skip
+
+
+def _docs(run_dir: Path, stage: str, index: int | None = None) -> list:
+    pattern = "*.parquet" if index is None else f"{index:05d}.parquet"
+    paths = sorted((run_dir / stage / "shards").glob(pattern))
+    return [d for p in paths for d in read_documents(p)]
+
+
+def _stats(run_dir: Path, stage: str) -> dict:
+    return json.loads((run_dir / stage / "stats.json").read_text())
+
+
+def test_all_sub_stages_complete_and_resume_as_no_ops(ccnet_run) -> None:
+    for spec in ccnet_run.stages:
+        assert stage_status(spec, ccnet_run.run_dir).state == "complete", spec.name
+    again = run_stage(ccnet_run.stages[2], ccnet_run.run_dir, executor="inprocess")
+    assert again.skipped and again.shards_run == 0
+
+
+def test_output_fields_as_ccnet_specifies(ccnet_run, realdata: Path) -> None:
+    docs = _docs(ccnet_run.run_dir, FINAL_STAGE)
+    assert len(docs) >= 20
+    originals = {}
+    for path in ccnet_run.inputs[:2]:
+        for rec in read_wet(path):
+            originals[rec.url] = rec
+    for doc in docs:
+        meta = doc.meta
+        assert CCNET_FIELDS <= set(meta), doc.id
+        assert doc.id.startswith("commoncrawl/CC-MAIN-2019-3")
+        assert doc.source == "commoncrawl"
+        rec = originals[meta["url"]]
+        assert meta["title"] == rec.title and meta["digest"] == rec.digest
+        assert meta["date_download"] == rec.date_download
+        assert meta["cc_segment"] in {p.rsplit("/", 1)[-1] for p in ccnet_run.inputs}
+        lines = rec.raw_content.split("\n")
+        assert meta["original_nlines"] == len(lines)
+        assert meta["original_length"] == len(rec.raw_content)
+        assert doc.text.split("\n") == [lines[i] for i in meta["line_ids"]]
+        assert meta["nlines"] == len(meta["line_ids"]) and meta["length"] == len(doc.text)
+        assert meta["language"] == "en"
+        assert meta["language_score"] >= 0.5 and meta["language_score"] == round(
+            meta["language_score"], 2
+        )
+        assert meta["perplexity"] == round(meta["perplexity"], 1) > 0
+        assert meta["bucket"] in {"head", "middle"}
+        assert meta["ref_score"] >= 0.25
+
+
+def test_cross_shard_boilerplate_lines_removed(ccnet_run) -> None:
+    by_shard = []
+    for path in ccnet_run.inputs[:2]:
+        counts = Counter(
+            normalize_for_dedup(line)
+            for rec in read_wet(path)
+            if len(rec.raw_content) >= 300
+            for line in rec.raw_content.split("\n")
+        )
+        by_shard.append(counts)
+    shared = set(by_shard[0]) & set(by_shard[1])
+    assert len(shared) >= 10
+    kept = {
+        normalize_for_dedup(line)
+        for doc in _docs(ccnet_run.run_dir, FILTERED_STAGE)
+        if doc.meta["cc_segment"] != ccnet_run.inputs[2].rsplit("/", 1)[-1]
+        for line in doc.text.split("\n")
+    }
+    assert kept and not (kept & shared)
+
+
+def test_non_english_dropped_and_buckets_filtered(ccnet_run) -> None:
+    stats = _stats(ccnet_run.run_dir, FILTERED_STAGE)
+    removed = stats["removed"]
+    assert removed["language_not_kept"] >= 50
+    assert removed["perplexity_bucket_tail"] >= 1
+    urls = {d.meta["url"] for d in _docs(ccnet_run.run_dir, FILTERED_STAGE)}
+    # real French, Portuguese and Burmese pages of shard 00 (all over 300 characters)
+    for url in (
+        "http://cfdtsf3c.org/spip.php?article322",
+        "http://philo-lettres.fr/grec-ancien/litterature-grecque-chronologie/hesiode/",
+        "http://mabaydar.blogspot.com/2014/10/",
+    ):
+        assert url not in urls
+    assert all(d.meta["language"] == "en" for d in _docs(ccnet_run.run_dir, FILTERED_STAGE))
+
+
+def test_reference_classifier_fell_back_to_wikipedia_and_filters(ccnet_run) -> None:
+    training = json.loads(
+        (ccnet_run.run_dir / CLASSIFIER_MODEL_STAGE / "training.json").read_text()
+    )
+    assert training["positives_source"] == "wikipedia_articles_fallback"
+    assert training["ref_urls"] > 1000 and training["negatives"] > 0
+    scores = [d.meta["ref_score"] for d in _docs(ccnet_run.run_dir, CLASSIFIED_STAGE)]
+    filtered = len(_docs(ccnet_run.run_dir, FILTERED_STAGE))
+    assert 0 < len(scores) < filtered  # some pages kept, some dropped
+    assert min(scores) >= 0.25
+
+
+def test_exact_document_dedup_across_dumps_first_wins(ccnet_run) -> None:
+    run_dir = ccnet_run.run_dir
+    shard1 = _docs(run_dir, CLASSIFIED_STAGE, 1)
+    copy = _docs(run_dir, CLASSIFIED_STAGE, 2)
+    # the copy is in its own dedup group, so its pages survive paragraph dedup ...
+    assert len(copy) > len(shard1) > 0
+    # ... and the final stage drops those identical to pages of the earlier dump
+    assert {d.text for d in _docs(run_dir, FINAL_STAGE, 1)} == {d.text for d in shard1}
+    final_copy = _docs(run_dir, FINAL_STAGE, 2)
+    assert not ({d.text for d in final_copy} & {d.text for d in shard1})
+    assert len(final_copy) == len(copy) - len({d.text for d in shard1} & {d.text for d in copy})
+
+
+def test_bad_inputs_counted_with_reasons(realdata: Path, tmp_path: Path) -> None:
+    shard = realdata / "commoncrawl" / "CC-MAIN-2019-30-sample-01.warc.wet.gz"
+    recs = real_conversion_records(shard, 3)
+    no_uri = [(k, v) for k, v in recs[0][0] if k != "WARC-Target-URI"]
+    bad = write_gzip_members(
+        tmp_path / "bad.warc.wet.gz",
+        [
+            serialize(no_uri, recs[0][1]),
+            serialize(recs[1][0], b"\xff\xfe caf\xe9 " * 100),
+            serialize(*recs[2]),
+        ],
+    )
+    empty = tmp_path / "empty.warc.wet.gz"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.warc.wet.gz"
+    data = shard.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    section = CommonCrawlSourceConfig(inputs=[str(bad), str(empty), str(truncated)])
+    hashes = build_stages_from_section(section)[0]
+    assert hashes.name == HASHES_STAGE
+    result = run_stage(hashes, tmp_path / "run", executor="inprocess")
+    removed = result.counters.removed_by
+    assert removed["missing_target_uri"] == 1
+    assert removed["non_utf8_payload"] == 1
+    assert removed["empty_file"] == 1
+    assert removed["truncated_record"] == 1
+    assert result.counters.totals["errors"] == 4
+    assert result.counters.totals["docs_in"] > 10  # the good records were still read
