@@ -360,7 +360,16 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
     generated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(
         p.relative_to(DATA)
-        for sub in ("commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange")
+        for sub in (
+            "commoncrawl",
+            "c4",
+            "github",
+            "wikipedia",
+            "books",
+            "arxiv",
+            "stackexchange",
+            "eval",
+        )
         for p in (DATA / sub).rglob("*")
         if p.is_file()
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from .common import SEED
 
 # Source name -> module with `generate(out: Path, seed: int) -> dict[str, int]` (file -> count).
-SOURCES = ["commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange"]
+SOURCES = ["commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange", "eval"]
 
 
 def generate_all(out: Path, only: list[str] | None = None, seed: int | None = None) -> dict[str, int]:
