@@ -211,3 +211,18 @@ def test_directory_input_and_latin1(realdata: Path, tmp_path: Path) -> None:
     assert docs[0].text.startswith("\\section{Introduction}")
     assert docs[1].text == "\\section{Café}Naïve text.\n"
     assert decode_tex(b"\\section{x}\x00\x01\x02\x03\x04\x05" * 10) is None
+
+
+def test_input_resolution_relative_cycles_and_missing() -> None:
+    from llamapipe.text.latex import resolve_inputs
+
+    files = {
+        "paper/main.tex": "A \\input{sections/intro} B \\include{sections/loop.tex} C "
+        "\\input{figure.pdf_tex} D \\input{../../etc/passwd} E \\input sections/tail F",
+        "paper/sections/intro.tex": "[intro \\input{sections/nested}]",
+        "paper/sections/nested.tex": "[nested]",
+        "paper/sections/loop.tex": "[loop \\input{sections/loop}]",
+        "paper/sections/tail.tex": "[tail]",
+    }
+    out = resolve_inputs("paper/main.tex", files)
+    assert out == "A [intro [nested]\n]\n B [loop ]\n C  D  E [tail]\n F"
