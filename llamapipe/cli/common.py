@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,10 @@ from rich.console import Console
 
 from llamapipe.config import PipelineConfig, load_config
 
-console = Console(stderr=True)
+#: Progress and summaries go to stderr; logs (CI, files) get a width that fits the tables.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+#: Tables that are the command's result go to stdout.
+out_console = Console(width=None if sys.stdout.isatty() else 150)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="The run's pipeline.toml.", show_default=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from llamapipe.cli.common import (
     ConfigOption,
@@ -16,6 +15,7 @@ from llamapipe.cli.common import (
     WorkersOption,
     console,
     load_cli_config,
+    out_console,
 )
 from llamapipe.engine import run_stages
 from llamapipe.errors import ConfigError
@@ -66,7 +66,7 @@ def stats_command(
 
     Example: llamapipe data stats -c pipeline.toml
     """
-    from llamapipe.cli.data_stats import render_stats
+    from llamapipe.mix.stats import render_data_stats
 
     cfg = load_cli_config(config, overrides, check_inputs=False)
-    Console().print(render_stats(cfg))
+    out_console.print(render_data_stats(cfg))

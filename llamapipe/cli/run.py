@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from llamapipe.cli.common import (
     ConfigOption,
@@ -18,6 +17,7 @@ from llamapipe.cli.common import (
     WorkersOption,
     console,
     load_cli_config,
+    out_console,
 )
 from llamapipe.config import PipelineConfig
 from llamapipe.engine import run_stages
@@ -28,10 +28,10 @@ from llamapipe.report import RunArtifacts, render_report, report_text
 def run_pipeline(cfg: PipelineConfig, *, force: bool = False, skip_export: bool = False) -> Path:
     """Data, tokens, training, evaluation and export; complete steps are skipped. Returns the
     path of the written report."""
-    from llamapipe.cli.data_stats import render_stats
     from llamapipe.evaluation.plots import plot_loss_curve
     from llamapipe.evaluation.runner import results_path
     from llamapipe.export.runner import run_export
+    from llamapipe.mix.stats import render_data_stats
     from llamapipe.training.checkpoint import latest_checkpoint
     from llamapipe.training.trainer import run_training
 
@@ -68,8 +68,8 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False, skip_export: bool 
         results_json=results_path(cfg, checkpoint) if checkpoint else None,
         export_dir=export_dir,
     )
-    group = render_report(art, render_stats(cfg), results)
-    Console().print(group)
+    group = render_report(art, render_data_stats(cfg), results)
+    out_console.print(group)
     out = cfg.run_dir / "report.txt"
     out.write_text(report_text(group), encoding="utf-8")
     console.print(f"report: {out}  ({time.perf_counter() - started:.0f}s this invocation)")

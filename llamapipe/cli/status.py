@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
 
-from llamapipe.cli.common import ConfigOption, SetOption, load_cli_config
+from llamapipe.cli.common import ConfigOption, SetOption, load_cli_config, out_console
 from llamapipe.engine import stage_status
 from llamapipe.pipeline import all_stages
 
@@ -29,4 +28,4 @@ def status_command(
         style = STATE_STYLE[st.state]
         shards = f"{st.done}/{st.total}" if st.total else "-"
         table.add_row(spec.name, f"[{style}]{st.state}[/]", shards, str(st.path), st.reason)
-    Console().print(table)
+    out_console.print(table)
