@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 
-import numpy as np
-
 #: Keys are uint64; 0 is reserved for "no key" (a document without a URL).
 NO_KEY = 0
 
@@ -49,11 +47,6 @@ def url_key(url: object) -> int:
 
 def text_key(text: str) -> int:
     return stable_hash64("text", text.strip())
-
-
-def seeded_unit(keys: np.ndarray) -> np.ndarray:
-    """Map uint64 keys to floats in [0, 1) (for sampling with a probability)."""
-    return (keys >> np.uint64(11)).astype(np.float64) / float(2**53)
 
 
 def stable_seed(seed: int, *names: str) -> list[int]:

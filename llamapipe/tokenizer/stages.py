@@ -43,7 +43,6 @@ from llamapipe.formats.token_shards import (
     TokenShardWriter,
     dtype_for_vocab,
 )
-from llamapipe.mix.keys import seeded_unit
 from llamapipe.mix.plan import BlendPlan, SourceDraw, normalized_weights, plan_blend, plan_draws
 from llamapipe.mix.selection import (
     DUPLICATE,
@@ -265,17 +264,34 @@ def _plan_tokenizer(run_dir: Path, sources: list[str]) -> list[ShardSpec]:
     return [ShardSpec(index=0, inputs=inputs)]
 
 
+def sample_threshold(sample_keys: np.ndarray, nbytes: np.ndarray, quota: int) -> int:
+    """The sample key up to which a source's documents are sampled to reach ``quota`` bytes.
+
+    Documents are taken in order of their seeded key (a uniform random order) until the quota is
+    met, so the sample is a random subset whose size overshoots by less than one document; a
+    per-document coin flip would miss the quota by whole documents on small sources.
+    """
+    if sample_keys.size == 0:
+        return 0
+    order = np.argsort(sample_keys, kind="stable")
+    cumulative = np.cumsum(nbytes[order])
+    last = min(int(np.searchsorted(cumulative, quota)), sample_keys.size - 1)
+    return int(sample_keys[order[last]])
+
+
 def train_tokenizer_shard(ctx: ShardContext) -> None:
     config = ctx.config
     cfg = TokenizerConfig(**config["tokenizer"])
     sources: list[str] = config["sources"]
     splits = source_splits(ctx.run_dir, sources, config["split"])
-    probabilities: dict[str, float] = {}
+    thresholds: dict[str, int] = {}
     for source in sources:
         index = load_source_index(ctx.run_dir, source)
-        train_bytes = int(index.nbytes[splits[source].labels(index) == TRAIN].sum())
-        quota = cfg.sample_bytes * config["weights"][source]
-        probabilities[source] = min(1.0, quota / train_bytes) if train_bytes else 0.0
+        is_train = splits[source].labels(index) == TRAIN
+        quota = int(cfg.sample_bytes * config["weights"][source])
+        thresholds[source] = sample_threshold(
+            index.sample_key[is_train], index.nbytes[is_train], quota
+        )
     sampled: dict[str, dict[str, int]] = {s: {"documents": 0, "bytes": 0} for s in sources}
 
     def sentences() -> Any:
@@ -283,7 +299,7 @@ def train_tokenizer_shard(ctx: ShardContext) -> None:
             for position, path in enumerate(layout.ingest_shards(ctx.run_dir, source)):
                 index = DocumentIndex.load(layout.index_path(ctx.run_dir, source, position))
                 keep = (splits[source].labels(index) == TRAIN) & (
-                    seeded_unit(index.sample_key) < probabilities[source]
+                    index.sample_key <= np.uint64(thresholds[source])
                 )
                 for doc, chosen in zip(read_documents(path), keep, strict=False):
                     if not chosen:
@@ -298,7 +314,7 @@ def train_tokenizer_shard(ctx: ShardContext) -> None:
         ctx.counters.add(f"sample_docs_{source}", counts["documents"])
     write_json_atomic(
         ctx.output("sample.json"),
-        {"probabilities": probabilities, "sampled": sampled, "sample_bytes": cfg.sample_bytes},
+        {"sample_bytes": cfg.sample_bytes, "weights": config["weights"], "sampled": sampled},
     )
 
 

@@ -1,9 +1,9 @@
 """Training the SentencePiece BPE model on a sample of the mixture.
 
 The sample is drawn per source in proportion to the mix weights (so the vocabulary reflects the
-training stream, not the raw corpus sizes): source ``s`` contributes about
-``sample_bytes * weight_s`` bytes, each of its training documents being kept with probability
-``quota_s / bytes_s`` decided by a seeded hash of its id (deterministic, streaming, no second pass).
+training stream, not the raw corpus sizes): source ``s`` contributes ``sample_bytes * weight_s``
+bytes (or all it has), its training documents taken in the order of a seeded hash of their ids
+until the quota is met (deterministic, a uniform random subset; see ``stages.sample_threshold``).
 
 SentencePiece trains on *sentences*: we feed the lines of each sampled document (newlines
 themselves are then encoded by byte fallback as ``<0x0A>``, as in LLaMA), and cut lines longer

@@ -83,7 +83,8 @@ def test_killed_encode_resumes_to_byte_identical_shards(realdata, tmp_path):
     assert resumed.shards_run == total - done_at_kill  # finished shards were not redone
     after_resume = _outputs(stage_dir)
 
-    run_stage(spec, run_dir, executor="inprocess", seed=SEED, force=True)  # from scratch
+    # from scratch, on the process pool: the executor must not change a byte either
+    run_stage(spec, run_dir, executor="pool", workers=2, seed=SEED, force=True)
     clean = _outputs(stage_dir)
     assert sorted(after_resume) == sorted(clean)
     assert len([k for k in clean if k.endswith(".bin")]) == 2 * total

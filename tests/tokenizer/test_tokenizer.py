@@ -145,3 +145,12 @@ def test_long_lines_are_cut_not_dropped():
     assert pieces[0] == "short"
     assert "".join(pieces[1:]) == line
     assert all(len(p.encode("utf-8")) <= 1000 for p in pieces)
+
+
+def test_training_sample_is_proportional_to_the_mix(token_run):
+    sample = json.loads((token_run.run_dir / "tokenizer" / "sample.json").read_text())
+    sampled = {name: entry["bytes"] for name, entry in sample["sampled"].items()}
+    total = sum(sampled.values())
+    assert total >= token_run.tokenizer.sample_bytes  # quotas met (overshoot < one doc each)
+    for name, weight in sample["weights"].items():
+        assert abs(sampled[name] / total - weight) < 0.01, (name, sampled[name] / total, weight)
