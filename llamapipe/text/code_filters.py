@@ -237,6 +237,24 @@ _PROXY_TOKEN = re.compile(r"\w+|[^\w\s]+")
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _NOT_ALPHA = re.compile(r"[\W\d_]+")
+_ASCII_ALPHA = bytes(range(65, 91)) + bytes(range(97, 123))
+_ASCII_ALNUM = _ASCII_ALPHA + bytes(range(48, 58))
+_DROP_NON_ALNUM = bytes(b for b in range(256) if b not in _ASCII_ALNUM)
+_DROP_NON_ALPHA = bytes(b for b in range(256) if b not in _ASCII_ALPHA)
+
+
+def _count_alnum_alpha(content: str) -> tuple[int, int]:
+    """Alphanumeric and alphabetic character counts, both in C.
+
+    Most code is ASCII: ``bytes.translate`` deletes the other bytes at memory speed. Other text
+    goes through a regex deletion, ~10x faster than a per-character isalnum()/isalpha() loop.
+    """
+    if content.isascii():
+        data = content.encode("ascii")
+        return len(data.translate(None, _DROP_NON_ALNUM)), len(
+            data.translate(None, _DROP_NON_ALPHA)
+        )
+    return len(_NOT_ALNUM.sub("", content)), len(_NOT_ALPHA.sub("", content))
 
 
 def proxy_tokenize(text: str) -> list[str]:
@@ -267,9 +285,7 @@ def code_stats(content: str, tokenize: Callable[[str], Sequence] | None = None) 
     """Line lengths (characters), alphanumeric share and alphabetic characters per token."""
     lengths = [len(line) for line in content.splitlines()] or [0]
     n_chars = len(content)
-    # Regex deletion runs in C: ~10x faster than a per-character isalnum()/isalpha() loop.
-    alnum = len(_NOT_ALNUM.sub("", content))
-    alpha = len(_NOT_ALPHA.sub("", content))
+    alnum, alpha = _count_alnum_alpha(content)
     tokens = len(tokenize(content)) if tokenize is not None else len(proxy_tokenize(content))
     return CodeStats(
         lines=len(lengths),
