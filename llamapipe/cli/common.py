@@ -27,7 +27,7 @@ SetOption = Annotated[
     ),
 ]
 ForceOption = Annotated[
-    bool, typer.Option("--force", help="Rebuild stages that are stale or complete.")
+    bool, typer.Option("--force", help="Rebuild stale stages (config or inputs changed).")
 ]
 ExecutorOption = Annotated[
     str | None,

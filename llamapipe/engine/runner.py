@@ -184,8 +184,8 @@ def run_stage(
                 f"stage {spec.name} is stale ({reason}) at {stage_dir}; "
                 "re-run with --force to rebuild it"
             )
-        if reason or force:
-            console.print(f"[yellow]{spec.name}[/]: rebuilding ({reason or '--force'})")
+        if reason:
+            console.print(f"[yellow]{spec.name}[/]: rebuilding ({reason})")
             clear_stage(stage_dir)
             manifest, markers = None, {}
 
