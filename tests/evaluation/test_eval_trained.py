@@ -1,0 +1,189 @@
+"""End to end on a real (tiny) training run: train through the training API on real text, then
+evaluate, export and generate from its checkpoint, and compare with a random-init model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import transformers
+
+from llamapipe.config import PipelineConfig
+from llamapipe.config.eval import EvalConfig, EvalTask
+from llamapipe.config.run import RunConfig
+from llamapipe.config.train import TrainConfig
+from llamapipe.evaluation.encoder import SentencePieceEncoder
+from llamapipe.evaluation.generate import SamplingParams, generate_text
+from llamapipe.evaluation.plots import plot_loss_curve
+from llamapipe.evaluation.runner import evaluate_model, results_path, run_eval, tokens_dir
+from llamapipe.export.runner import run_export
+from llamapipe.formats.token_shards import TokenShardWriter
+from llamapipe.model import build_transformer
+from llamapipe.training import train
+from llamapipe.training.checkpoint import load_model_for_inference
+
+TRAIN_BOOKS = ("pg11_alice_in_wonderland_en.txt", "pg35_time_machine_en.txt")
+HELDOUT_BOOK = "pg43_jekyll_and_hyde_en.txt"
+
+
+def _paragraphs(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [p.strip() for p in text.split("\n\n") if len(p.strip()) > 40]
+
+
+def _write_shard(prefix: Path, encoder: SentencePieceEncoder, docs: list[str]) -> int:
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with TokenShardWriter(prefix, encoder.vocab_size) as writer:
+        for doc in docs:
+            ids = [encoder.bos_id, *encoder.encode(doc)]
+            writer.add_document(np.asarray(ids))
+            count += len(ids)
+    return count
+
+
+@pytest.fixture(scope="module")
+def trained_run(realdata: Path, sp_model: Path, tmp_path_factory) -> PipelineConfig:
+    """A run dir with real token shards, a tokenizer and a tiny model trained 60 steps on it."""
+    root = tmp_path_factory.mktemp("evalrun")
+    run_dir = root / "run"
+    (run_dir / "tokenizer").mkdir(parents=True)
+    shutil.copy(sp_model, run_dir / "tokenizer" / "tokenizer.model")
+    encoder = SentencePieceEncoder(sp_model)
+    books = realdata / "books"
+    train_docs = [p for name in TRAIN_BOOKS for p in _paragraphs(books / name)]
+    _write_shard(run_dir / "tokens" / "train" / "00000", encoder, train_docs)
+    _write_shard(
+        run_dir / "tokens" / "valid" / "books" / "00000",
+        encoder,
+        _paragraphs(books / HELDOUT_BOOK)[:150],
+    )
+    c4_lines = (realdata / "c4" / "hmmina_c4-train.00000-of-01024-head4.json").read_text()
+    c4_docs = [json.loads(line)["text"] for line in c4_lines.splitlines() if line.strip()]
+    _write_shard(run_dir / "tokens" / "valid" / "c4" / "00000", encoder, c4_docs)
+    manifest = {
+        "vocab_size": encoder.vocab_size,
+        "bos_id": encoder.bos_id,
+        "eos_id": encoder.eos_id,
+    }
+    (run_dir / "tokens" / "manifest.json").write_text(json.dumps(manifest))
+
+    eval_dir = realdata / "eval"
+    cfg = PipelineConfig(
+        run=RunConfig(dir=str(run_dir)),
+        train=TrainConfig(
+            size="tiny",
+            max_steps=60,
+            lr=3e-3,
+            warmup_steps=5,
+            global_batch_tokens=8 * 64,
+            micro_batch_size=8,  # one forward/backward per step
+            display="none",
+            async_checkpoint=False,
+            checkpoint_every=0,
+        ),
+        eval=EvalConfig(
+            tasks=[
+                EvalTask(
+                    name="copa", path=str(eval_dir / "llmfoundry_copa_all100.jsonl"), limit=40
+                ),
+                EvalTask(
+                    name="arc_easy",
+                    path=str(eval_dir / "ARC-Easy-Dev_original_format_sample.jsonl"),
+                    few_shot=2,
+                ),
+                EvalTask(
+                    name="hellaswag", path=str(eval_dir / "llmfoundry_tests_hellaswag_small.jsonl")
+                ),
+            ],
+            batch_size=16,
+            perplexity_max_tokens=3000,
+        ),
+        base_dir=str(root),
+    )
+    result = train(cfg.train, run_dir, size="tiny", seed=0)
+    assert result.final_step == 60 and result.losses[-1] < result.losses[0] - 1.0
+    return cfg
+
+
+@pytest.mark.slow
+def test_eval_of_trained_checkpoint_beats_random_init(trained_run: PipelineConfig):
+    cfg = trained_run
+    results = run_eval(cfg)
+    path = results_path(cfg, Path(results["checkpoint"]))
+    assert path == cfg.run_dir / "eval" / "tiny-step_000060" / "results.json"
+    assert json.loads(path.read_text()) == json.loads(json.dumps(results))
+    assert set(results["perplexity"]) == {"books", "c4", "all"}
+    assert set(results["tasks"]) == {"copa", "arc_easy", "hellaswag"}
+    assert results["tasks"]["copa"]["num_items"] == 40
+    assert results["tasks"]["arc_easy"]["few_shot"] == 2
+    for row in results["tasks"].values():
+        assert 0.0 <= row["acc"] <= 1.0 and 0.0 <= row["acc_norm"] <= 1.0
+
+    model, args = load_model_for_inference(Path(results["checkpoint"]))
+    torch.manual_seed(123)
+    random_model = build_transformer(args).eval()
+    encoder = SentencePieceEncoder(cfg.run_dir / "tokenizer" / "tokenizer.model")
+    random_results = evaluate_model(
+        random_model, args, encoder, cfg.eval, base_dir=cfg.base_dir, tokens=tokens_dir(cfg)
+    )
+    trained_ppl = results["perplexity"]
+    random_ppl = random_results["perplexity"]
+    for source in ("books", "c4", "all"):
+        assert trained_ppl[source]["tokens"] == random_ppl[source]["tokens"]
+        # A random model sits near the uniform ln(1000) ~ 6.9 nats; 60 steps get well below.
+        assert trained_ppl[source]["loss"] < random_ppl[source]["loss"] - 0.5, source
+    for name, row in results["tasks"].items():
+        random_row = random_results["tasks"][name]
+        assert row["gold_logprob_per_token"] > random_row["gold_logprob_per_token"], name
+        assert (row["acc"], row["acc_norm"], row["gold_logprob_per_token"]) != (
+            random_row["acc"],
+            random_row["acc_norm"],
+            random_row["gold_logprob_per_token"],
+        )
+
+    # Second call: same checkpoint and settings -> the stored results, not recomputed.
+    mtime = path.stat().st_mtime_ns
+    assert run_eval(cfg) == results and path.stat().st_mtime_ns == mtime
+    changed = cfg.model_copy(deep=True)
+    changed.eval.tasks[0].limit = 10
+    assert run_eval(changed)["tasks"]["copa"]["num_items"] == 10
+
+
+@pytest.mark.slow
+def test_export_of_trained_checkpoint_and_generation(trained_run: PipelineConfig):
+    cfg = trained_run
+    out = run_export(cfg)
+    assert out == cfg.run_dir / "export" / "hf"
+    model, args = load_model_for_inference(
+        cfg.run_dir / "train" / "tiny" / "checkpoints" / "step_000060"
+    )
+    hf = transformers.LlamaForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(out)
+    ids = tokenizer("The Time Traveller smiled at us.", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        assert (model(ids) - hf(ids).logits).abs().max().item() < 1e-4
+    stamp = (out / "config.json").stat().st_mtime_ns
+    assert run_export(cfg) == out and (out / "config.json").stat().st_mtime_ns == stamp
+
+    encoder = SentencePieceEncoder(cfg.run_dir / "tokenizer" / "tokenizer.model")
+    params = SamplingParams(temperature=0.8, top_p=0.9, max_new_tokens=20, seed=5)
+    first = generate_text(model, args, encoder, "Alice was", params)
+    assert first == generate_text(model, args, encoder, "Alice was", params)
+    assert first.strip()
+
+
+@pytest.mark.slow
+def test_loss_curve_png_from_training_metrics(trained_run: PipelineConfig, tmp_path: Path):
+    metrics = trained_run.run_dir / "train" / "tiny" / "metrics.jsonl"
+    copy = tmp_path / "metrics.jsonl"
+    copy.write_text(metrics.read_text() + '{"step": 61, "lo')  # a run killed mid-write
+    png = plot_loss_curve(copy, tmp_path / "plots" / "loss.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    with pytest.raises(ValueError, match="no records"):
+        (tmp_path / "empty.jsonl").write_text('{"event": "start"}\n')
+        plot_loss_curve(tmp_path / "empty.jsonl", tmp_path / "x.png")
