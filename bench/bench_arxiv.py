@@ -37,7 +37,7 @@ def baseline(files: list[Path]) -> tuple[int, int]:
 def main() -> None:
     if not all((REALDATA / p).exists() for p in PAPERS):
         sys.exit(f"bench_arxiv: needs {REALDATA} (../shared/realdata)")
-    copies = 10
+    copies = 40
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         inbox = root / "papers"

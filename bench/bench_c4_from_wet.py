@@ -45,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = []
-        for i in range(3):
+        for i in range(6):
             for name in SAMPLES:
                 dst = root / f"{i}-{name}"
                 shutil.copy(REALDATA / name, dst)
@@ -65,7 +65,7 @@ def main() -> None:
 
     mb = nbytes / 1e6
     print(
-        f"pages {docs} ({mb:.1f} MB of WET text, 3 copies of 2 real shards), kept {kept}, one core"
+        f"pages {docs} ({mb:.1f} MB of WET text, 6 copies of 2 real shards), kept {kept}, one core"
     )
     print(f"baseline (WET decompress + parse): {docs / base_s:,.0f} docs/s, {mb / base_s:.1f} MB/s")
     print(

@@ -49,7 +49,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = []
-        for i in range(4):
+        for i in range(8):
             dst = root / f"github-{i:03d}.jsonl.gz"
             shutil.copy(SAMPLE, dst)
             files.append(dst)
@@ -68,7 +68,7 @@ def main() -> None:
         kept = result.counters.totals["docs_out"]
 
     mb = nbytes / 1e6
-    print(f"files {docs} ({mb:.1f} MB of code, 4 copies of the sample), kept {kept}, one core")
+    print(f"files {docs} ({mb:.1f} MB of code, 8 copies of the sample), kept {kept}, one core")
     print(f"baseline (gzip + json.loads): {docs / base_s:,.0f} files/s, {mb / base_s:.1f} MB/s")
     print(f"readers + rules (no output):  {docs / rules_s:,.0f} files/s, {mb / rules_s:.1f} MB/s")
     print(f"ingest/github (3 stages):     {docs / ours_s:,.0f} files/s, {mb / ours_s:.1f} MB/s")

@@ -33,6 +33,8 @@ _VERB = re.compile(r"\\verb\*?(.)")
 
 def _comment_start(line: str) -> int:
     """Index of the first unescaped % of a line (outside \\verb), or -1."""
+    if "%" not in line:
+        return -1  # most lines: no scan needed
     i = 0
     n = len(line)
     while i < n:
