@@ -85,25 +85,45 @@ class DocumentIndex:
 
 @dataclass(frozen=True)
 class SourceSplit:
-    """The split rule of one source: dedup keys of higher-priority sources and a hash threshold."""
+    """The split of one source, small enough for every worker to load.
+
+    Documents are identified by their ``split_key`` (a seeded hash of the id): those in
+    ``duplicate_keys`` are dropped, those with a key ``<= valid_threshold`` are held out.
+    """
 
     source: str
-    blocked_urls: np.ndarray  # sorted uint64
-    blocked_texts: np.ndarray  # sorted uint64
-    valid_threshold: int | None  # split_key <= threshold is held out; None: nothing held out
-
-    def duplicates(self, index: DocumentIndex) -> np.ndarray:
-        """Boolean mask of documents that a higher-priority source already has."""
-        by_url = (index.url_key != NO_KEY) & _isin_sorted(index.url_key, self.blocked_urls)
-        return by_url | _isin_sorted(index.text_key, self.blocked_texts)
+    valid_threshold: int | None  # None: nothing held out
+    duplicate_keys: np.ndarray  # sorted uint64
 
     def labels(self, index: DocumentIndex) -> np.ndarray:
         """TRAIN / VALID / DUPLICATE per document of one input shard (uint8)."""
         labels = np.full(len(index), TRAIN, dtype=np.uint8)
         if self.valid_threshold is not None:
             labels[index.split_key <= np.uint64(self.valid_threshold)] = VALID
-        labels[self.duplicates(index)] = DUPLICATE
+        labels[_isin_sorted(index.split_key, self.duplicate_keys)] = DUPLICATE
         return labels
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{self.source}.npz", "wb") as out:
+            np.savez(
+                out,
+                valid_threshold=np.array(
+                    [self.valid_threshold if self.valid_threshold is not None else 0],
+                    dtype=np.uint64,
+                ),
+                has_valid=np.array([self.valid_threshold is not None]),
+                duplicate_keys=self.duplicate_keys,
+            )
+
+    @classmethod
+    def load(cls, folder: Path, source: str) -> SourceSplit:
+        path = folder / f"{source}.npz"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: split of source {source} missing (re-run tokenize)")
+        with np.load(path) as data:
+            threshold = int(data["valid_threshold"][0]) if bool(data["has_valid"][0]) else None
+            return cls(source, threshold, data["duplicate_keys"])
 
 
 def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -122,6 +142,23 @@ def held_out_count(n: int, fraction: float, minimum: int, maximum: int) -> int:
     return max(0, min(k, maximum, n - 1))
 
 
+def cross_source_duplicates(
+    indexes: Mapping[str, DocumentIndex], source: str, dedup_sources: Sequence[str]
+) -> np.ndarray:
+    """Mask of ``source``'s documents whose URL or text a higher-priority source already has."""
+    own = indexes[source]
+    if source not in dedup_sources:
+        return np.zeros(len(own), dtype=bool)
+    earlier = [s for s in dedup_sources[: list(dedup_sources).index(source)] if s in indexes]
+    if not earlier:
+        return np.zeros(len(own), dtype=bool)
+    urls = np.unique(np.concatenate([indexes[s].url_key for s in earlier]))
+    urls = urls[urls != NO_KEY]
+    texts = np.unique(np.concatenate([indexes[s].text_key for s in earlier]))
+    by_url = (own.url_key != NO_KEY) & _isin_sorted(own.url_key, urls)
+    return by_url | _isin_sorted(own.text_key, texts)
+
+
 def build_source_split(
     indexes: Mapping[str, DocumentIndex],
     source: str,
@@ -130,20 +167,10 @@ def build_source_split(
     valid_min_documents: int,
     valid_max_documents: int,
 ) -> SourceSplit:
-    """The split of ``source`` given every source's document index (only the needed ones read)."""
-    blocked_urls: list[np.ndarray] = []
-    blocked_texts: list[np.ndarray] = []
-    if source in dedup_sources:
-        for earlier in dedup_sources[: list(dedup_sources).index(source)]:
-            if earlier in indexes:
-                blocked_urls.append(indexes[earlier].url_key)
-                blocked_texts.append(indexes[earlier].text_key)
-    urls = np.unique(np.concatenate(blocked_urls)) if blocked_urls else np.zeros(0, np.uint64)
-    urls = urls[urls != NO_KEY]
-    texts = np.unique(np.concatenate(blocked_texts)) if blocked_texts else np.zeros(0, np.uint64)
-    split = SourceSplit(source, urls, texts, None)
+    """The split of ``source`` given the document indexes of the sources (dedup ones needed)."""
     own = indexes[source]
-    survivors = own.split_key[~split.duplicates(own)]
+    duplicate = cross_source_duplicates(indexes, source, dedup_sources)
+    survivors = own.split_key[~duplicate]
     k = held_out_count(survivors.size, valid_fraction, valid_min_documents, valid_max_documents)
     threshold = int(np.partition(survivors, k - 1)[k - 1]) if k > 0 else None
-    return SourceSplit(source, urls, texts, threshold)
+    return SourceSplit(source, threshold, np.unique(own.split_key[duplicate]))

@@ -2,6 +2,7 @@
 
 ```
 <run>/tokens/index/<source>/NNNNN.npz        per-document keys of each ingest shard (split, dedup)
+<run>/tokens/index/splits/<source>.npz       each source's split: held-out threshold, duplicates
 <run>/tokenizer/tokenizer.model, .vocab      the SentencePiece model
 <run>/tokens/sources/<source>/train/NNNNN.{bin,idx}   a source's training documents, encoded
 <run>/tokens/sources/<source>/train_ids/NNNNN.parquet their ids and token counts, row-aligned

@@ -3,8 +3,8 @@
 In order (each after the previous; paths in ``layout``):
 
 1. ``tokens/index`` — one shard per ingest shard: per-document keys (seeded id hashes, bytes,
-   URL and text hashes) from which every later stage derives the same held-out split and
-   cross-source dedup (``llamapipe.mix.selection``) without a coordinator.
+   URL and text hashes); its finalize decides each source's held-out split and cross-source
+   duplicates once (``llamapipe.mix.selection``) into a small file every later worker loads.
 2. ``tokenizer`` — one shard: SentencePiece BPE trained on a sample of the training documents
    proportional to the mix weights (``llamapipe.tokenizer.train``).
 3. ``tokens/sources/<source>`` — one shard per ingest shard: encode training and held-out
@@ -60,6 +60,13 @@ from llamapipe.tokenizer.train import train_tokenizer, training_lines
 #: Bump when the on-disk output of a stage changes meaning, so old runs become stale.
 FORMAT_VERSION = 1
 
+#: Folder of the index stage holding each source's split (written by its finalize).
+SPLITS_DIR = "splits"
+
+#: TokenizerConfig fields that affect encoding only, not the trained model: changing them must
+#: not make the tokenizer stage stale.
+ENCODE_ONLY_FIELDS = {"add_bos", "add_eos", "encode_batch_documents", "encode_threads"}
+
 
 def build_stages(cfg: Any) -> list[StageSpec]:
     """The tokenizer, encode and blend stages for a PipelineConfig (enabled sources, weight > 0)."""
@@ -98,10 +105,11 @@ def build_token_stages(
     stages = [
         StageSpec(
             name=layout.INDEX_STAGE,
-            config={"format": FORMAT_VERSION, "sources": sources, "seed": seed},
+            config={"format": FORMAT_VERSION, "sources": sources, "seed": seed, "split": split},
             plan=functools.partial(_plan_ingest_shards, run_dir, sources),
             process=index_shard,
             upstream=[layout.ingest_stage(s) for s in sources],
+            finalize=write_splits,
             description="per-document keys for the held-out split and cross-source dedup",
         ),
         StageSpec(
@@ -111,8 +119,7 @@ def build_token_stages(
                 "sources": sources,
                 "weights": weights,
                 "seed": seed,
-                "split": split,
-                "tokenizer": tokenizer.model_dump(),
+                "tokenizer": tokenizer.model_dump(exclude=ENCODE_ONLY_FIELDS),
             },
             plan=functools.partial(_plan_tokenizer, run_dir, sources),
             process=train_tokenizer_shard,
@@ -129,7 +136,6 @@ def build_token_stages(
                     "source": source,
                     "sources": sources,
                     "seed": seed,
-                    "split": split,
                     "encode": encode,
                 },
                 plan=functools.partial(_plan_ingest_shards, run_dir, [source]),
@@ -219,36 +225,38 @@ def _stage_digest(run_dir: Path, stage: str) -> str:
     return str(manifest.get("digest", ""))
 
 
-def source_splits(
-    run_dir: Path, sources: list[str], split: dict[str, Any]
-) -> dict[str, SourceSplit]:
-    """The split of every source (cached per worker process and index-stage digest)."""
-    return _cached_splits(
-        str(run_dir),
-        tuple(sources),
-        json.dumps(split, sort_keys=True),
-        _stage_digest(run_dir, layout.INDEX_STAGE),
-    )
+def write_splits(ctx: FinalizeContext) -> None:
+    """Index-stage finalize: decide each source's split once, from every source's index.
 
-
-@functools.lru_cache(maxsize=4)
-def _cached_splits(
-    run_dir: str, sources: tuple[str, ...], split_json: str, index_digest: str
-) -> dict[str, SourceSplit]:
-    del index_digest  # cache key only
-    split = json.loads(split_json)
-    indexes = {s: load_source_index(Path(run_dir), s) for s in sources}
-    return {
-        s: build_source_split(
+    Workers then load one small file per source (a threshold and the keys of its dropped
+    duplicates) instead of the indexes of all dedup sources.
+    """
+    split = ctx.config["split"]
+    indexes = {s: load_source_index(ctx.run_dir, s) for s in ctx.config["sources"]}
+    for source in ctx.config["sources"]:
+        result = build_source_split(
             indexes,
-            s,
+            source,
             split["dedup_sources"],
             split["valid_fraction"],
             split["valid_min_documents"],
             split["valid_max_documents"],
         )
-        for s in sources
-    }
+        result.save(ctx.stage_dir / SPLITS_DIR)
+
+
+def source_splits(run_dir: Path, sources: list[str]) -> dict[str, SourceSplit]:
+    """The split of every source (cached per worker process and index-stage digest)."""
+    return _cached_splits(str(run_dir), tuple(sources), _stage_digest(run_dir, layout.INDEX_STAGE))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_splits(
+    run_dir: str, sources: tuple[str, ...], index_digest: str
+) -> dict[str, SourceSplit]:
+    del index_digest  # cache key only
+    folder = Path(run_dir) / layout.INDEX_STAGE / SPLITS_DIR
+    return {s: SourceSplit.load(folder, s) for s in sources}
 
 
 def load_source_index(run_dir: Path, source: str) -> DocumentIndex:
@@ -283,7 +291,7 @@ def train_tokenizer_shard(ctx: ShardContext) -> None:
     config = ctx.config
     cfg = TokenizerConfig(**config["tokenizer"])
     sources: list[str] = config["sources"]
-    splits = source_splits(ctx.run_dir, sources, config["split"])
+    splits = source_splits(ctx.run_dir, sources)
     thresholds: dict[str, int] = {}
     for source in sources:
         index = load_source_index(ctx.run_dir, source)
@@ -333,7 +341,7 @@ def encode_source_shard(ctx: ShardContext) -> None:
             f"{layout.tokenizer_model_path(ctx.run_dir)}: {sp.GetPieceSize()} pieces, "
             f"more than tokenizer.vocab_size {encode['vocab_size']}"
         )
-    split = source_splits(ctx.run_dir, config["sources"], config["split"])[source]
+    split = source_splits(ctx.run_dir, config["sources"])[source]
     index = DocumentIndex.load(layout.index_path(ctx.run_dir, source, position))
     labels = split.labels(index)
     name = f"{position:05d}"
