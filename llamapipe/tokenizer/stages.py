@@ -287,6 +287,30 @@ def sample_threshold(sample_keys: np.ndarray, nbytes: np.ndarray, quota: int) ->
     return int(sample_keys[order[last]])
 
 
+def read_selected_texts(path: str | Path, selected: np.ndarray) -> Any:
+    """Texts of the selected rows of a document shard, reading only the row groups holding one.
+
+    The sample is a small fraction of a large corpus, so most row groups are never read.
+    """
+    parquet = pq.ParquetFile(str(path))
+    rows = parquet.metadata.num_rows
+    if rows != selected.size:
+        raise ValueError(
+            f"{path}: {rows} documents but its index has {selected.size}; "
+            "the ingest shard changed after indexing (re-run with --force)"
+        )
+    start = 0
+    for group in range(parquet.num_row_groups):
+        size = parquet.metadata.row_group(group).num_rows
+        chosen = np.flatnonzero(selected[start : start + size])
+        start += size
+        if chosen.size == 0:
+            continue
+        texts = parquet.read_row_group(group, columns=["text"]).column("text")
+        for row in chosen:
+            yield texts[int(row)].as_py()
+
+
 def train_tokenizer_shard(ctx: ShardContext) -> None:
     config = ctx.config
     cfg = TokenizerConfig(**config["tokenizer"])
@@ -309,12 +333,10 @@ def train_tokenizer_shard(ctx: ShardContext) -> None:
                 keep = (splits[source].labels(index) == TRAIN) & (
                     index.sample_key <= np.uint64(thresholds[source])
                 )
-                for doc, chosen in zip(read_documents(path), keep, strict=False):
-                    if not chosen:
-                        continue
+                for text in read_selected_texts(path, keep):
                     sampled[source]["documents"] += 1
-                    sampled[source]["bytes"] += doc.nbytes
-                    yield from training_lines(doc.text, cfg.max_sentence_length)
+                    sampled[source]["bytes"] += len(text.encode("utf-8"))
+                    yield from training_lines(text, cfg.max_sentence_length)
 
     train_tokenizer(sentences(), ctx.output("tokenizer"), cfg, seed=int(config["seed"]))
     for source, counts in sampled.items():

@@ -154,3 +154,18 @@ def test_training_sample_is_proportional_to_the_mix(token_run):
     assert total >= token_run.tokenizer.sample_bytes  # quotas met (overshoot < one doc each)
     for name, weight in sample["weights"].items():
         assert abs(sampled[name] / total - weight) < 0.01, (name, sampled[name] / total, weight)
+
+
+def test_sample_reads_exactly_the_selected_documents(token_run):
+    import numpy as np
+
+    from llamapipe.formats.documents import read_documents
+    from llamapipe.tokenizer.stages import read_selected_texts
+
+    path = layout.ingest_shards(token_run.run_dir, "c4")[0]
+    texts = [doc.text for doc in read_documents(path)]
+    selected = np.zeros(len(texts), dtype=bool)
+    selected[[0, 7, len(texts) - 1]] = True
+    assert list(read_selected_texts(path, selected)) == [texts[0], texts[7], texts[-1]]
+    with pytest.raises(ValueError, match="changed after indexing"):
+        list(read_selected_texts(path, selected[:-1]))
