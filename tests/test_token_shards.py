@@ -126,3 +126,20 @@ def test_dtype_for_vocab():
     assert dtype_for_vocab(32000) == np.uint16
     assert dtype_for_vocab(65536) == np.uint16
     assert dtype_for_vocab(65537) == np.int32
+
+
+def test_add_batch_matches_add_document(tmp_path):
+    docs = _documents(32000, seed=5)
+    with TokenShardWriter(tmp_path / "one", 32000) as writer:
+        writer.add_documents(docs)
+    with TokenShardWriter(tmp_path / "batch", 32000) as writer:
+        writer.add_batch(np.concatenate(docs), [len(d) for d in docs])
+    for suffix in (".bin", ".idx"):
+        one = (tmp_path / f"one{suffix}").read_bytes()
+        assert one == (tmp_path / f"batch{suffix}").read_bytes()
+    with pytest.raises(ValueError, match="does not match"):
+        with TokenShardWriter(tmp_path / "bad", 32000) as writer:
+            writer.add_batch(np.array([1, 2, 3]), [2])
+    with pytest.raises(ValueError, match="integers"):
+        with TokenShardWriter(tmp_path / "float", 32000) as writer:
+            writer.add_document(np.array([1.5, 2.0]))

@@ -119,6 +119,8 @@ class TokenShardWriter:
         array = np.asarray(tokens)
         if array.ndim != 1:
             raise ValueError(f"{self.bin_path}: a document must be 1-D, got shape {array.shape}")
+        if array.size and array.dtype.kind not in "iu":
+            raise ValueError(f"{self.bin_path}: token ids must be integers, got {array.dtype}")
         if array.size:
             low, high = int(array.min()), int(array.max())
             if low < 0 or high >= self.vocab_size:
@@ -135,6 +137,8 @@ class TokenShardWriter:
         """Append several documents given as one flat id array and their lengths (one write)."""
         flat = np.asarray(flat)
         sizes_array = np.asarray(sizes, dtype=np.int64)
+        if flat.size and flat.dtype.kind not in "iu":
+            raise ValueError(f"{self.bin_path}: token ids must be integers, got {flat.dtype}")
         if flat.ndim != 1 or int(sizes_array.sum()) != flat.size:
             raise ValueError(
                 f"{self.bin_path}: batch of {flat.size} ids does not match sizes "
