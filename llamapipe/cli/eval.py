@@ -34,7 +34,7 @@ def eval_command(
     [eval.tasks] (zero/few-shot, acc and length-normalized acc); writes
     <run>/eval/<size>-<checkpoint>/results.json and prints the tables.
 
-    Example: llamapipe eval -c pipeline.toml --size demo --set eval.tasks.0.few_shot=5
+    Example: llamapipe eval -c pipeline.toml --size demo --set eval.batch_size=16
     """
     from llamapipe.evaluation.report import results_tables
     from llamapipe.evaluation.runner import results_path, run_eval

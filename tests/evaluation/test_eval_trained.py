@@ -187,3 +187,54 @@ def test_loss_curve_png_from_training_metrics(trained_run: PipelineConfig, tmp_p
     with pytest.raises(ValueError, match="no records"):
         (tmp_path / "empty.jsonl").write_text('{"event": "start"}\n')
         plot_loss_curve(tmp_path / "empty.jsonl", tmp_path / "x.png")
+
+
+def _cli_app():
+    import typer
+
+    from llamapipe.cli.eval import eval_command
+    from llamapipe.cli.export import export_command, import_command
+    from llamapipe.cli.generate import generate_command
+
+    app = typer.Typer()
+    app.command("eval")(eval_command)
+    app.command("generate")(generate_command)
+    app.command("export")(export_command)
+    app.command("import-hf")(import_command)
+    return app
+
+
+@pytest.mark.slow
+def test_cli_commands_on_the_trained_run(trained_run: PipelineConfig, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    cfg = trained_run
+    copa = Path(cfg.eval.tasks[0].path)
+    toml = tmp_path / "pipeline.toml"
+    toml.write_text(
+        f'[run]\ndir = "{cfg.run_dir}"\n\n[train]\nsize = "tiny"\n\n'
+        f'[eval]\nperplexity_max_tokens = 500\n\n[[eval.tasks]]\nname = "copa"\n'
+        f'path = "{copa}"\nlimit = 8\n'
+    )
+    app = _cli_app()
+    runner = CliRunner()
+    result = runner.invoke(app, ["eval", "-c", str(toml)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "copa" in result.output and "perplexity" in result.output.lower()
+
+    args = ["generate", "-c", str(toml), "-p", "Alice was", "--max-tokens", "12", "--seed", "3"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "Alice was" in first.output
+    assert runner.invoke(app, args).output == first.output
+
+    out = tmp_path / "hf"
+    exported = runner.invoke(app, ["export", "-c", str(toml), "--format", "hf", "-o", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert (out / "config.json").exists() and (out / "tokenizer.json").exists()
+    imported = runner.invoke(app, ["import-hf", str(out), "-o", str(tmp_path / "ckpt")])
+    assert imported.exit_code == 0, imported.output
+    assert (tmp_path / "ckpt" / "model_args.json").exists()
+
+    bad = runner.invoke(app, ["export", "-c", str(toml), "--format", "gguf"])
+    assert bad.exit_code != 0
