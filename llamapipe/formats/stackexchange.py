@@ -110,9 +110,13 @@ def iter_posts(xml_path: str | Path, on_error: ErrorCallback | None = None) -> I
                     content_license=attrs.get("ContentLicense", ""),
                     accepted_answer_id=_int_or_none(attrs.get("AcceptedAnswerId")),
                 )
-            except (KeyError, ValueError) as exc:
+            except KeyError as exc:
                 if on_error is not None:
-                    on_error(f"row Id={attrs.get('Id')!r}", f"bad post row: {exc!r}")
+                    on_error(f"row Id={attrs.get('Id')!r}", f"post row without attribute {exc}")
+                post = None
+            except ValueError as exc:
+                if on_error is not None:
+                    on_error(f"row Id={attrs.get('Id')!r}", f"bad number in post row: {exc}")
                 post = None
             row.clear()
             parent = row.getparent()

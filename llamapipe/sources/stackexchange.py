@@ -123,6 +123,8 @@ def process_site(ctx: ShardContext) -> None:
                         continue
                     writer.write(doc)
     except InputError as exc:
+        if ctx.strict:  # already a one-line error naming the file (and record)
+            raise
         ctx.counters.error(path, None, str(exc).removeprefix(f"{path}: "))
 
 

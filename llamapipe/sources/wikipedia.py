@@ -78,6 +78,8 @@ def process_dump(ctx: ShardContext) -> None:
                 if doc is not None:
                     writer.write(doc)
     except InputError as exc:
+        if ctx.strict:  # already a one-line error naming the file (and record)
+            raise
         # A broken XML stream cannot be resumed: keep what was read, record the file's error.
         ctx.counters.error(path, None, str(exc).removeprefix(f"{path}: "))
     finally:
