@@ -13,7 +13,8 @@ from torch import nn
 
 from llamapipe.model.args import ModelArgs
 
-MILLION = 1_000_000
+#: The paper's "4M tokens" batch is 2048 sequences of 2048 tokens = 4 * 2**20.
+PAPER_BATCH_TOKENS = 2048 * 2048
 BILLION = 1_000_000_000
 TRILLION = 1_000_000_000_000
 
@@ -40,7 +41,7 @@ def _paper(dim: int, heads: int, layers: int, lr: float, tokens: int, label: str
         name=label,
         args=ModelArgs(dim=dim, n_heads=heads, n_layers=layers, vocab_size=32000, max_seq_len=2048),
         lr=lr,
-        batch_tokens=4 * MILLION,
+        batch_tokens=PAPER_BATCH_TOKENS,
         train_tokens=tokens,
         description=f"LLaMA {label.upper()} (paper Table 2)",
     )
@@ -56,7 +57,7 @@ def _llama2(
         name=label,
         args=args,
         lr=lr,
-        batch_tokens=4 * MILLION,
+        batch_tokens=PAPER_BATCH_TOKENS,
         train_tokens=2 * TRILLION,
         description=f"Llama 2 {label.split('-')[1].upper()}",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,7 +17,9 @@ from torch.distributed.tensor import DTensor
 from torch.distributed.tensor.parallel import loss_parallel
 
 from llamapipe.config.train import TrainConfig
-from llamapipe.model.presets import count_parameters, flops_per_token, get_preset
+from llamapipe.errors import ConfigError, StageError
+from llamapipe.formats.token_shards import TokenShardSet
+from llamapipe.model.presets import PRESETS, count_parameters, flops_per_token, get_preset
 from llamapipe.model.transformer import Transformer, build_transformer
 from llamapipe.training.checkpoint import CheckpointManager, latest_checkpoint
 from llamapipe.training.data import TokenBatchLoader, TokenManifest
@@ -101,12 +104,21 @@ def train(
     `max_steps`, so stopping and resuming later trains exactly like one uninterrupted run.
     """
     size = size or tc.size
+    if size not in PRESETS:
+        raise ConfigError(f"unknown model size {size!r}; known: {', '.join(PRESETS)}")
     seed = tc.seed if tc.seed is not None else seed
     run_dir = Path(run_dir)
     tokens_dir = Path(tc.tokens_dir) if tc.tokens_dir else run_dir / "tokens"
-    manifest = TokenManifest.load(tokens_dir)
+    try:
+        manifest = TokenManifest.load(tokens_dir)
+        TokenShardSet.from_directory(tokens_dir / "train")
+    except (FileNotFoundError, ValueError) as exc:
+        raise StageError(f"cannot train on {tokens_dir}: {exc}") from exc
     train_dir = run_dir / "train" / size
     ctx = setup_distributed(tc.tp)
+    if not resume and ctx.is_main and (train_dir / "checkpoints").exists():
+        # Starting over: older checkpoints would otherwise be picked up by a later --resume.
+        shutil.rmtree(train_dir / "checkpoints")
     try:
         return _train(tc, ctx, size, tokens_dir, manifest, train_dir, steps, resume, seed)
     finally:
@@ -168,7 +180,9 @@ def _train(
         logger = MetricsLogger(
             train_dir / "metrics.jsonl", plan.total_steps, tc.display, tb_dir, start_step
         )
-    result = TrainResult(train_dir, start_step, start_step, plan.total_steps)
+    result = TrainResult(
+        train_dir, start_step, start_step, plan.total_steps, last_checkpoint=latest
+    )
     autocast = (
         torch.autocast("cpu", dtype=torch.bfloat16)
         if tc.precision == "bf16" and ctx.device.type == "cpu"
@@ -237,7 +251,7 @@ def _train(
     finally:
         if logger is not None:
             logger.close()
-    if ctx.is_main:
+    if ctx.is_main and (result.losses or not (train_dir / "manifest.json").exists()):
         _write_manifest(train_dir, tc, plan, args.to_dict(), n_params, result, tokens_seen, ctx)
     return result
 
@@ -280,6 +294,5 @@ def run_training(
     resume: bool = True,
 ) -> TrainResult:
     """Entry point for `llamapipe run` / `llamapipe train`: reads cfg.train and cfg.run."""
-    return train(
-        cfg.train, Path(cfg.run.dir), size=size, steps=steps, resume=resume, seed=cfg.run.seed
-    )
+    run_dir = Path(getattr(cfg, "run_dir", cfg.run.dir))
+    return train(cfg.train, run_dir, size=size, steps=steps, resume=resume, seed=cfg.run.seed)

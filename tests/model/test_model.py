@@ -33,7 +33,7 @@ def test_paper_presets_have_exact_parameter_counts(size: str, expected: int) -> 
 def test_presets_carry_paper_hyperparameters() -> None:
     assert PRESETS["7b"].lr == 3.0e-4 and PRESETS["65b"].lr == 1.5e-4
     assert PRESETS["65b"].train_tokens == 1_400_000_000_000
-    assert PRESETS["7b"].batch_tokens == 4_000_000
+    assert PRESETS["7b"].batch_tokens == 2048 * 2048
     assert PRESETS["7b"].args.ffn_hidden_dim == 11008
     seventy = PRESETS["llama2-70b"].args
     assert (seventy.ffn_hidden_dim, seventy.kv_heads, seventy.max_seq_len) == (28672, 8, 4096)

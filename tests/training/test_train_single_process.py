@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from llamapipe.config.train import TrainConfig
+from llamapipe.errors import ConfigError, StageError
 from llamapipe.training import latest_checkpoint, load_model_for_inference, train
 from llamapipe.training.checkpoint import list_checkpoints
 
@@ -99,5 +100,10 @@ def test_resume_after_sigkill_equals_uninterrupted(token_run: Path, tmp_path: Pa
 
 
 def test_unknown_size_is_a_clear_error(token_run: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown model size 'huge'"):
+    with pytest.raises(ConfigError, match="unknown model size 'huge'"):
         train(tiny_config(token_run, size="huge"), tmp_path)
+
+
+def test_missing_tokens_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StageError, match="manifest.json"):
+        train(TrainConfig(size="tiny"), tmp_path)

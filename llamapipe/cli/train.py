@@ -1,0 +1,131 @@
+"""`llamapipe train`: pretrain a LLaMA size on the run's token shards, or plan a run (--dry-run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llamapipe.cli.common import ConfigOption, SetOption, console, load_cli_config, out_console
+from llamapipe.errors import ConfigError
+
+
+def train_command(
+    size: Annotated[
+        str | None,
+        typer.Option("--size", help="7b 13b 33b 65b llama2-7b llama2-13b llama2-70b tiny demo."),
+    ] = None,
+    config: ConfigOption = "pipeline.toml",  # type: ignore[assignment]
+    overrides: SetOption = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps", help="Stop at this global step (the LR schedule still spans max_steps)."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume/--no-resume",
+            help="Continue from the newest checkpoint (--no-resume deletes them and starts over).",
+        ),
+    ] = True,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print memory, time, GPU-hours, energy, carbon; no run."),
+    ] = False,
+    gpus: Annotated[int, typer.Option("--gpus", help="Dry run: number of GPUs.")] = 2048,
+    gpu: Annotated[
+        str, typer.Option("--gpu", help="Dry run: a100-80gb a100-40gb h100-80gb h200 v100-32gb.")
+    ] = "a100-80gb",
+    tp: Annotated[
+        int | None, typer.Option("--tp", help="Tensor-parallel degree (default train.tp).")
+    ] = None,
+    mfu: Annotated[
+        float | None,
+        typer.Option("--mfu", help="Dry run: model FLOPs utilisation (default: the paper's 65B)."),
+    ] = None,
+    activation_checkpointing: Annotated[
+        str | None,
+        typer.Option(
+            "--ac", help="none | selective | full (default train.activation_checkpointing)."
+        ),
+    ] = None,
+    micro_batch: Annotated[
+        int | None, typer.Option("--micro-batch", help="Sequences per micro batch per GPU.")
+    ] = None,
+) -> None:
+    """Pretrain LLaMA with AdamW, warmup + cosine, FSDP2 (+ tensor parallel), DCP checkpoints.
+
+    One process on CPU, or under torchrun on GPUs/nodes (rank and world size come from the
+    environment). Writes <run>/train/<size>/checkpoints/step_NNNNNN/, metrics.jsonl and
+    manifest.json; a killed run continues exactly where its last checkpoint left off.
+
+    Examples:
+      llamapipe train --size demo -c pipeline.toml
+      torchrun --nproc_per_node 8 -m llamapipe train --size 7b --set train.precision=bf16
+      llamapipe train --size 65b --dry-run --gpus 2048 --gpu a100-80gb --tp 8
+    """
+    extra = list(overrides or [])
+    if tp is not None:
+        extra.append(f"train.tp={tp}")
+    if activation_checkpointing is not None:
+        extra.append(f'train.activation_checkpointing="{activation_checkpointing}"')
+    if micro_batch is not None:
+        extra.append(f"train.micro_batch_size={micro_batch}")
+    if dry_run:
+        _dry_run(Path(config), extra, size, gpus, gpu, mfu, activation_checkpointing)
+        return
+    from llamapipe.training.trainer import run_training
+
+    cfg = load_cli_config(Path(config), extra, check_inputs=False)
+    result = run_training(cfg, size or cfg.train.size, steps=steps, resume=resume)
+    if result.losses:
+        console.print(
+            f"trained {result.train_dir.name} steps {result.start_step + 1}-{result.final_step} "
+            f"of {result.total_steps}; final loss {result.losses[-1]:.4f}; "
+            f"checkpoint {result.last_checkpoint}"
+        )
+    elif result.losses == [] and result.final_step == result.start_step:
+        console.print(
+            f"{result.train_dir.name}: already at step {result.final_step} of "
+            f"{result.total_steps}; nothing to train ({result.last_checkpoint})"
+        )
+
+
+def _dry_run(
+    config: Path,
+    extra: list[str],
+    size: str | None,
+    gpus: int,
+    gpu: str,
+    mfu: float | None,
+    activation_checkpointing: str | None,
+) -> None:
+    from llamapipe.config.train import TrainConfig
+    from llamapipe.training.plan import plan_training, render_plan
+
+    if config.exists():
+        train_cfg = load_cli_config(config, extra, check_inputs=False).train
+    else:  # planning needs no pipeline.toml
+        train_cfg = TrainConfig()
+        for item in extra:
+            key, _, value = item.partition("=")
+            if not key.startswith("train."):
+                raise ConfigError(f"--set {item}: only train.* keys apply to a dry run")
+            setattr(train_cfg, key.removeprefix("train."), value.strip('"'))
+    try:
+        estimate = plan_training(
+            size or train_cfg.size,
+            gpus=gpus,
+            gpu=gpu,
+            tp=train_cfg.tp,
+            activation_checkpointing=activation_checkpointing or "selective",
+            mfu=mfu,
+            micro_batch=train_cfg.micro_batch_size,
+            seq_len=train_cfg.seq_len,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    render_plan(estimate, out_console)
