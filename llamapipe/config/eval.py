@@ -111,7 +111,7 @@ class EvalConfig(StrictModel):
     #: Window stride for perplexity; None = max_seq_len (disjoint windows).
     perplexity_stride: int | None = Field(None, ge=1)
     #: Tokens read per source for perplexity (a CPU run stays short); None reads all.
-    perplexity_max_tokens: int | None = Field(200_000, ge=2)
+    perplexity_max_tokens: int | None = Field(20_000, ge=2)
     #: Seed of the few-shot example selection.
     few_shot_seed: int = 1234
     #: Stop at the first bad task record instead of counting and skipping it.
