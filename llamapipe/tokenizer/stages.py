@@ -35,7 +35,7 @@ from llamapipe.config.mix import MixConfig
 from llamapipe.config.tokenizer import TokenizerConfig
 from llamapipe.engine import FinalizeContext, ShardContext, ShardSpec, StageSpec
 from llamapipe.engine.state import read_json, read_manifest, write_json_atomic
-from llamapipe.errors import ConfigError
+from llamapipe.errors import ConfigError, InputError
 from llamapipe.formats.documents import Document, DocumentWriter, read_documents
 from llamapipe.formats.token_shards import (
     TokenShardReader,
@@ -204,9 +204,13 @@ def _plan_ingest_shards(run_dir: Path, sources: list[str]) -> list[ShardSpec]:
 def index_shard(ctx: ShardContext) -> None:
     source, position = ctx.shard.params["source"], ctx.shard.params["position"]
     path = ctx.shard.inputs[0]
-    index = DocumentIndex.from_documents(
-        _counted(read_documents(path), ctx), seed=int(ctx.config["seed"])
-    )
+    try:
+        index = DocumentIndex.from_documents(
+            _counted(read_documents(path), ctx), seed=int(ctx.config["seed"])
+        )
+    except (OSError, pa.ArrowException, KeyError, json.JSONDecodeError) as exc:
+        # a shard is the unit here: one unreadable file fails its shard, naming the file
+        raise InputError(f"{path}: not a readable document shard ({exc})") from None
     index.save(ctx.output(f"{source}/{position:05d}.npz"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import typer
 from rich.console import Console
 from tokenizer_realdata import books_docs, build_ingest, c4_docs
@@ -11,8 +12,13 @@ from typer.testing import CliRunner
 
 from llamapipe.cli.tokenize import tokenize_command
 from llamapipe.config import load_config
+from llamapipe.config.mix import MixConfig
+from llamapipe.config.tokenizer import TokenizerConfig
+from llamapipe.engine import run_stage
+from llamapipe.errors import StageError
 from llamapipe.mix.stats import render_data_stats
 from llamapipe.tokenizer import layout
+from llamapipe.tokenizer.stages import build_token_stages
 
 
 def _app() -> typer.Typer:
@@ -72,3 +78,13 @@ def test_tokenize_command_builds_the_run_and_stats_show_it(tmp_path, realdata):
     again = CliRunner().invoke(_app(), ["tokenize", "-c", str(tmp_path / "pipeline.toml")])
     assert again.exit_code == 0, again.output
     assert "nothing to do" in again.output  # complete stages are skipped
+
+
+def test_corrupt_ingest_shard_fails_naming_the_file(tmp_path, realdata):
+    run_dir = tmp_path / "run"
+    build_ingest(run_dir, "books", books_docs(realdata, 20), per_shard=10)
+    shard = layout.ingest_shards(run_dir, "books")[1]
+    shard.write_bytes(shard.read_bytes()[:100])  # truncated: footer gone
+    stages = build_token_stages(run_dir, MixConfig(), TokenizerConfig(), ["books"], seed=1)
+    with pytest.raises(StageError, match=r"00001\.parquet: not a readable document shard"):
+        run_stage(stages[0], run_dir, executor="inprocess", retries=0)

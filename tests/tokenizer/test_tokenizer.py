@@ -7,13 +7,17 @@ import gzip
 import json
 import tarfile
 
+import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from tokenizer_realdata import SEED, books_docs, small_tokenizer_config
 
+from llamapipe.formats.documents import read_documents
 from llamapipe.formats.token_shards import TokenShardReader
 from llamapipe.tokenizer import layout
 from llamapipe.tokenizer.encode import decode, encode_batch
 from llamapipe.tokenizer.model import FIRST_BYTE_ID, load_tokenizer
+from llamapipe.tokenizer.stages import read_selected_texts
 from llamapipe.tokenizer.train import train_tokenizer, training_lines
 
 
@@ -110,8 +114,6 @@ def test_encoded_shards_hold_the_documents_text(sp, token_run):
     run_dir = token_run.run_dir
     reader = TokenShardReader(layout.source_train_prefixes(run_dir, "books")[0])
     by_id = {doc.id: doc.text for doc in token_run.docs["books"]}
-    import pyarrow.parquet as pq
-
     ids = pq.read_table(run_dir / layout.source_stage("books") / "train_ids" / "00000.parquet")
     for i, doc_id in enumerate(ids.column("id").to_pylist()):
         tokens = reader.document(i)
@@ -157,11 +159,6 @@ def test_training_sample_is_proportional_to_the_mix(token_run):
 
 
 def test_sample_reads_exactly_the_selected_documents(token_run):
-    import numpy as np
-
-    from llamapipe.formats.documents import read_documents
-    from llamapipe.tokenizer.stages import read_selected_texts
-
     path = layout.ingest_shards(token_run.run_dir, "c4")[0]
     texts = [doc.text for doc in read_documents(path)]
     selected = np.zeros(len(texts), dtype=bool)
