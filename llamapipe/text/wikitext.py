@@ -99,7 +99,7 @@ _BLANK_LINES_RE = re.compile(r"\n{3,}")
 #: Punctuation left dangling after a removed template or ref: "( )", "(, )", " ,".
 _EMPTY_PARENS_RE = re.compile(r"\(\s*[,;]?\s*\)")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r" +([,.;:!?])")
-_LEFTOVER_REF_RE = re.compile(r"<ref\b[^>]*?(?:/>|>(.*?)</ref\s*>)", re.IGNORECASE | re.DOTALL)
+_REF_RE = re.compile(r"<ref\b[^>]*?(?:/>|>(.*?)</ref\s*>)", re.IGNORECASE | re.DOTALL)
 _LEFTOVER_REF_OPEN_RE = re.compile(r"</?ref\b[^>]*>", re.IGNORECASE)
 _LEFTOVER_TAG_RE = re.compile(
     r"</?(?:references|gallery|small|big|center|span|div|font|sup|sub|blockquote|poem|table|tr|td"
@@ -259,7 +259,7 @@ def scrub_unparsed_markup(text: str) -> str:
     ``[[...]]`` links can survive rendering.
     """
     if "<" in text:
-        text = _LEFTOVER_REF_RE.sub("", text)
+        text = _REF_RE.sub("", text)
         text = _LEFTOVER_REF_OPEN_RE.sub("", text)
         text = _LEFTOVER_TAG_RE.sub("", text)
     if "{|" in text:
@@ -344,7 +344,7 @@ def collect_ref_urls(wikitext: str) -> list[str]:
         return []
     text = _COMMENT_RE.sub("", wikitext)
     urls: dict[str, None] = {}
-    for match in _LEFTOVER_REF_RE.finditer(text):
+    for match in _REF_RE.finditer(text):
         for url in _ref_text_urls(match.group(1) or ""):
             urls.setdefault(url, None)
     return list(urls)
