@@ -30,7 +30,9 @@ class TokenizerConfig(StrictModel):
     add_dummy_prefix: bool = True
     allow_whitespace_only_pieces: bool = True
     max_sentence_length: int = Field(
-        default=16384, gt=0, description="Bytes; longer training lines are cut into pieces."
+        default=4192,  # LLaMA's tokenizer.model trainer spec
+        gt=0,
+        description="Bytes; longer training lines are cut into pieces (never dropped).",
     )
     sample_bytes: int = Field(
         default=1_000_000_000,
