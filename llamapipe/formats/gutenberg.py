@@ -19,8 +19,9 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-ErrorCallback = Callable[[str | int | None, str], None]
+ErrorCallback = Callable[[str | None, str], None]
 
 _START_RE = re.compile(
     r"^\W*(?:start of (?:the |this )?project gutenberg|\*?end\*?the small print"
@@ -58,7 +59,7 @@ _EDGE_PARAGRAPHS = 12
 class Book:
     """A cleaned book and what its header said about it."""
 
-    key: str  # unique per input: the file path, or "<path>#<line>" for JSONL records
+    key: str  # unique per input: the file path, or "<path>@<byte offset>" for JSONL records
     title: str
     text: str
     path: str
@@ -189,36 +190,69 @@ def read_text_book(path: str | Path) -> Book:
     )
 
 
-def iter_jsonl_books(path: str | Path, on_error: ErrorCallback | None = None) -> Iterator[Book]:
-    """Books of a ``{title, text}`` JSONL file (``.jsonl`` or ``.jsonl.gz``), cleaned."""
+def iter_jsonl_books(
+    path: str | Path,
+    on_error: ErrorCallback | None = None,
+    byte_range: tuple[int, int] | None = None,
+) -> Iterator[Book]:
+    """Books of a ``{title, text}`` JSONL file (``.jsonl`` or ``.jsonl.gz``), cleaned.
+
+    ``byte_range=(start, end)`` (uncompressed files only) reads the lines that *begin* in
+    ``[start, end)``, so one large file (Books3 is a single ~100 GB JSONL) splits into shards
+    that together read every line exactly once. A book's key is ``<path>@<byte offset>``,
+    stable whatever the split.
+    """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                text = record["text"]
-                if not isinstance(text, str):
-                    raise TypeError("'text' is not a string")
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                if on_error is not None:
-                    on_error(line_no, f"bad book record: {exc}")
-                continue
-            stripped = strip_gutenberg(text)
-            title = str(record.get("title") or "").strip()
-            header_title, number, release = header_facts(stripped.header, "")
-            yield Book(
-                key=f"{path}#{line_no}",
-                title=title or header_title,
-                text=stripped.text,
-                path=str(path),
-                ebook_number=number,
-                release_year=release,
-                header_found=stripped.header_found,
-                footer_found=stripped.footer_found,
-            )
+    if path.suffix == ".gz":
+        if byte_range is not None and byte_range[0] > 0:
+            raise ValueError(f"{path}: a gzip file cannot be read from a byte offset")
+        with gzip.open(path, "rb") as handle:
+            yield from _jsonl_books(path, handle, 0, None, on_error)
+        return
+    start, end = byte_range if byte_range is not None else (0, None)
+    with open(path, "rb") as handle:
+        if start > 0:
+            handle.seek(start - 1)
+            handle.readline()  # the line holding byte start-1 belongs to the previous range
+        yield from _jsonl_books(path, handle, handle.tell(), end, on_error)
+
+
+def _jsonl_books(
+    path: Path,
+    handle: IO[bytes],
+    position: int,
+    end: int | None,
+    on_error: ErrorCallback | None,
+) -> Iterator[Book]:
+    while end is None or position < end:
+        raw = handle.readline()
+        if not raw:
+            break
+        offset, position = position, position + len(raw)
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8", errors="replace"))
+            text = record["text"]
+            if not isinstance(text, str):
+                raise TypeError("'text' is not a string")
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            if on_error is not None:
+                on_error(f"line at byte {offset}", f"bad book record: {exc!s}")
+            continue
+        stripped = strip_gutenberg(text)
+        title = str(record.get("title") or "").strip()
+        header_title, number, release = header_facts(stripped.header, "")
+        yield Book(
+            key=f"{path}@{offset}",
+            title=title or header_title,
+            text=stripped.text,
+            path=str(path),
+            ebook_number=number,
+            release_year=release,
+            header_found=stripped.header_found,
+            footer_found=stripped.footer_found,
+        )
 
 
 def is_jsonl(path: str | Path) -> bool:

@@ -3,7 +3,8 @@
 Near-duplicate removal is global (an edition in one folder duplicates a book in another), so
 the work is split where the engine can resume it:
 
-1. ``ingest/books/candidates`` (a shard per group of files / per JSONL file): clean each book,
+1. ``ingest/books/candidates`` (a shard per group of text files / per byte range of a JSONL
+   file): clean each book,
    write it to ``shards/<i>.parquet``, and its sketch: word-shingle hashes
    (``sketch/<i>.shingles.u64``, raw uint64, memory-mapped later), MinHash signatures
    (``sketch/<i>.signatures.u64``) and one JSON line per book (``sketch/<i>.jsonl``). The
@@ -67,21 +68,33 @@ def list_book_inputs(inputs: list[str]) -> list[str]:
     return list(found)
 
 
-def group_inputs(files: list[str], files_per_shard: int) -> list[tuple[str, ...]]:
-    """Text files in groups of ``files_per_shard``; every JSONL file on its own."""
-    groups: list[tuple[str, ...]] = []
+def plan_book_shards(
+    files: list[str], files_per_shard: int, jsonl_shard_bytes: int
+) -> list[ShardSpec]:
+    """Text files in groups of ``files_per_shard``; a JSONL file in byte ranges of
+    ``jsonl_shard_bytes`` (a gzipped one whole, since gzip cannot seek)."""
+    shards: list[ShardSpec] = []
+
+    def add(inputs: tuple[str, ...], params: dict[str, Any] | None = None) -> None:
+        shards.append(ShardSpec(index=len(shards), inputs=inputs, params=params or {}))
+
     texts: list[str] = []
     for path in files:
-        if is_jsonl(path):
-            groups.append((path,))
+        if not is_jsonl(path):
+            texts.append(path)
+            if len(texts) == files_per_shard:
+                add(tuple(texts))
+                texts = []
             continue
-        texts.append(path)
-        if len(texts) == files_per_shard:
-            groups.append(tuple(texts))
-            texts = []
+        size = Path(path).stat().st_size
+        if path.endswith(".gz") or size <= jsonl_shard_bytes:
+            add((path,))
+            continue
+        for start in range(0, size, jsonl_shard_bytes):
+            add((path,), {"byte_range": [start, min(start + jsonl_shard_bytes, size)]})
     if texts:
-        groups.append(tuple(texts))
-    return groups
+        add(tuple(texts))
+    return shards
 
 
 def book_id(book: Book) -> str:
@@ -98,11 +111,14 @@ def _iter_books(ctx: ShardContext) -> Iterator[Book]:
     for path in ctx.shard.inputs:
         if is_jsonl(path):
 
-            def on_error(record: str | int | None, message: str, path: str = path) -> None:
+            def on_error(record: str | None, message: str, path: str = path) -> None:
                 ctx.counters.error(path, record, message)
 
+            byte_range = ctx.shard.params.get("byte_range")
             try:
-                yield from iter_jsonl_books(path, on_error=on_error)
+                yield from iter_jsonl_books(
+                    path, on_error=on_error, byte_range=tuple(byte_range) if byte_range else None
+                )
             except OSError as exc:
                 ctx.counters.error(path, None, f"unreadable: {exc}")
             continue
@@ -268,8 +284,8 @@ def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
     candidates_dir = cfg.run_dir / CANDIDATES_STAGE
 
     def plan_candidates() -> list[ShardSpec]:
-        groups = group_inputs(list_book_inputs(inputs), section.files_per_shard)
-        return [ShardSpec(index=i, inputs=group) for i, group in enumerate(groups)]
+        files = list_book_inputs(inputs)
+        return plan_book_shards(files, section.files_per_shard, section.jsonl_shard_bytes)
 
     def plan_final() -> list[ShardSpec]:
         shards = sorted((candidates_dir / "shards").glob("*.parquet"))

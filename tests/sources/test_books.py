@@ -13,7 +13,7 @@ from llamapipe.config import config_from_dict
 from llamapipe.engine import run_stages
 from llamapipe.formats.documents import read_documents
 from llamapipe.formats.gutenberg import iter_jsonl_books, read_text_book, strip_gutenberg
-from llamapipe.sources.books import build_stages
+from llamapipe.sources.books import build_stages, plan_book_shards
 from llamapipe.text.near_dup import containment, jaccard, word_shingles
 
 #: Lines that only the Gutenberg header, footer or licence contain.
@@ -96,7 +96,28 @@ def test_jsonl_books(tmp_path: Path) -> None:
         ("B", "Second book text."),
     ]
     assert len({b.key for b in books}) == 2
-    assert errors and errors[0][0] == 2
+    assert errors == [(f"line at byte {len(path.read_text().splitlines()[0]) + 1}", errors[0][1])]
+    assert "bad book record" in errors[0][1]
+
+
+def test_jsonl_byte_ranges_read_every_line_once(tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    lines = [json.dumps({"title": f"T{i}", "text": f"book {i} " * (i % 7 + 1)}) for i in range(50)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    size = path.stat().st_size
+    whole = [b.key for b in iter_jsonl_books(path)]
+    for step in (1024, 333, 97):
+        split = [
+            b.key
+            for start in range(0, size, step)
+            for b in iter_jsonl_books(path, byte_range=(start, min(start + step, size)))
+        ]
+        assert split == whole
+    assert len(whole) == 50
+    shards = plan_book_shards([str(path), "/b/x.txt", "/b/y.txt"], 1, 1024)
+    ranges = [s.params["byte_range"] for s in shards if s.params]
+    assert len(ranges) == -(-size // 1024) and ranges[0][0] == 0 and ranges[-1][1] == size
+    assert [s.inputs for s in shards if not s.params] == [("/b/x.txt",), ("/b/y.txt",)]
 
 
 def test_edition_overlap_is_containment_not_jaccard(book_files: list[Path]) -> None:

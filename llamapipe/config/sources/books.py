@@ -28,5 +28,8 @@ class BooksSourceConfig(StrictModel):
     lsh_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     #: Books with fewer words after cleaning are dropped. Paper: no such filter (0).
     min_words: int = Field(default=0, ge=0)
-    #: Text files per shard of the cleaning stage (a JSONL file is always one shard).
+    #: Text files per shard of the cleaning stage.
     files_per_shard: int = Field(default=32, ge=1)
+    #: A JSONL file larger than this is split into shards of this many bytes (by line
+    #: start); a .jsonl.gz is always one shard.
+    jsonl_shard_bytes: int = Field(default=256 * 1024**2, ge=1024)
