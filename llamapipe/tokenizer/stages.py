@@ -550,7 +550,16 @@ def blend_shard(ctx: ShardContext) -> None:
 
 
 def write_tokens_manifest(ctx: FinalizeContext) -> None:
-    """``<run>/tokens/manifest.json``: what the trainer, eval and ``data stats`` read."""
+    """``<run>/tokens/manifest.json``: what the trainer, eval and ``data stats`` read.
+
+    Top level: ``vocab_size``, ``unk_id``/``bos_id``/``eos_id``/``pad_id`` (-1: none),
+    ``add_bos``/``add_eos``, ``dtype`` of the ``.bin`` files, ``format`` ("megatron-mmidx"),
+    ``tokenizer`` (model path relative to the run), ``seed``, ``total_tokens`` and
+    ``train_documents`` of the training stream, ``train_shards`` (prefixes relative to the run).
+    ``sources.<name>``: ``documents``/``bytes`` (training split), ``unique_tokens``,
+    ``tokens_in_mix``, ``share`` (realized) and ``target_share``, ``epochs`` (= tokens_in_mix /
+    unique_tokens), ``valid_documents``/``valid_tokens``/``valid_shards``, ``duplicates_dropped``.
+    """
     config = ctx.config
     run_dir = ctx.run_dir
     plan, draws = blend_plan(run_dir, config)
@@ -558,12 +567,8 @@ def write_tokens_manifest(ctx: FinalizeContext) -> None:
     total = sum(realized.values())
     per_source: dict[str, Any] = {}
     for source in config["sources"]:
-        totals = (read_json(run_dir / layout.source_stage(source) / "stats.json") or {}).get(
-            "totals", {}
-        )
-        removed = (read_json(run_dir / layout.source_stage(source) / "stats.json") or {}).get(
-            "removed", {}
-        )
+        stats = read_json(run_dir / layout.source_stage(source) / "stats.json") or {}
+        totals, removed = stats.get("totals", {}), stats.get("removed", {})
         draw = draws[source]
         per_source[source] = {
             "documents": int(totals.get("docs_train", 0)),
