@@ -69,6 +69,11 @@ _PUNCT_OR_NON_PRINTING_RE = re.compile(
     "[" + re.escape("".join(UNICODE_PUNCT)) + re.escape(NON_PRINTING_CHARS) + "]"
 )
 _PUNCT_TRANSLATION = str.maketrans(UNICODE_PUNCT)
+# ASCII lines (most lines of English pages) need neither the Unicode punctuation table nor
+# Unicode digit matching: one str.translate maps 0-9 to "0" and deletes C0 controls and DEL.
+_ASCII_DEDUP_TABLE = str.maketrans(
+    {**{str(d): "0" for d in range(10)}, **{chr(c): None for c in [*range(32), 127]}}
+)
 
 #: Bytes of the SHA-1 digest kept as the line hash (CCNet's HASH_SIZE).
 HASH_BYTES = 8
@@ -79,12 +84,16 @@ def normalize_for_dedup(line: str) -> str:
     line = line.strip()
     if not line:
         return line
+    if line.isascii():
+        return line.lower().translate(_ASCII_DEDUP_TABLE)
     line = _DIGIT_RE.sub("0", line.lower())
     return _PUNCT_OR_NON_PRINTING_RE.sub("", line)
 
 
 def strip_accents(text: str) -> str:
     """Drop combining marks after NFD decomposition ("é" -> "e")."""
+    if text.isascii():
+        return text
     nfd = unicodedata.normalize("NFD", text)
     if nfd.isascii():
         return nfd
@@ -102,6 +111,8 @@ def normalize_for_lm(line: str) -> str:
     if not line:
         return line
     line = strip_accents(line.lower())
+    if line.isascii():
+        return line.translate(_ASCII_DEDUP_TABLE)  # same digit and control rules, ASCII only
     line = _DIGIT_RE.sub("0", line)
     line = line.translate(_PUNCT_TRANSLATION)
     return _NON_PRINTING_RE.sub("", line)

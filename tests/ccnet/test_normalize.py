@@ -77,3 +77,21 @@ def test_table_is_cc_nets() -> None:
 )
 def test_lm_normalization(raw: str, expected: str) -> None:
     assert normalize_for_lm(raw) == expected
+
+
+def test_ascii_fast_path_matches_the_general_rules(realdata) -> None:
+    import llamapipe.text.ccnet_normalize as ccn
+    from llamapipe.formats.wet import read_wet
+
+    def general(line: str) -> str:
+        line = line.strip()
+        if not line:
+            return line
+        line = ccn._DIGIT_RE.sub("0", line.lower())
+        return ccn._PUNCT_OR_NON_PRINTING_RE.sub("", line)
+
+    path = realdata / "commoncrawl" / "CC-MAIN-2019-30-sample-00.warc.wet.gz"
+    lines = [line for rec in read_wet(str(path)) for line in rec.raw_content.split("\n")]
+    lines += ["Tab\there 2019\x7f", "A\x00B\x1fC 42"]
+    assert sum(line.isascii() for line in lines) > 1000
+    assert [normalize_for_dedup(line) for line in lines] == [general(line) for line in lines]

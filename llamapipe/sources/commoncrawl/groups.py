@@ -43,7 +43,7 @@ def load_group(hashes_dir: Path, members: list[int]) -> GroupDuplicates:
     if cached is not None:
         return cached
     _group_cache.clear()  # keep at most one group in memory
-    shards = (ShardLineHashes.load(*hash_paths(hashes_dir, i)) for i in members)
+    shards = [ShardLineHashes.load(*hash_paths(hashes_dir, i), mmap=True) for i in members]
     group = GroupDuplicates.from_shards(shards)
     _group_cache[key] = group
     return group

@@ -1,0 +1,332 @@
+"""Benchmark of the CommonCrawl (CCNet) stage against datatrove's fastText LanguageFilter.
+
+Prints, on the real Common Crawl samples (repeated to get stable timings), in one run:
+
+* docs/s/core of the whole stage (WET reading, line hashes, paragraph dedup, language id,
+  SentencePiece + KenLM perplexity, Parquet writing) through the engine, in-process;
+* docs/s/core of our per-document filters alone (dedup + LID + perplexity + bucket) and of our
+  LID alone, on the same documents datatrove sees;
+* docs/s/core of datatrove's `LanguageFilter` (fastText lid.176 backend, model pointed at the
+  same local lid.176.ftz) run in its own virtualenv, and the ratios (target: >= 3x);
+* heap bytes per line of the dedup group set (real shards and a synthetic 50-shard group).
+
+Every timed loop is single-process, so docs/s is docs/s/core. Datatrove runs in a separate
+virtualenv (`python -m venv /tmp/dt`, then
+`/tmp/dt/bin/pip install datatrove fasttext-numpy2-wheel regex`);
+when it is missing and cannot be installed, the baseline falls back to a raw fastText predict
+loop (k=-1, as datatrove calls it) in this process, and the output says so.
+
+Usage: .venv/bin/python bench/bench_ccnet.py [--repeat 6] [--datatrove-python /tmp/dt/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+from rich.console import Console
+
+QUIET = Console(quiet=True)
+
+REPO = Path(__file__).resolve().parents[1]
+REALDATA = REPO.parent / "shared" / "realdata"
+SHARDS = ["CC-MAIN-2019-30-sample-00.warc.wet.gz", "CC-MAIN-2019-30-sample-01.warc.wet.gz"]
+ENWIKI = "gensim_enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml.bz2"
+
+DATATROVE_PACKAGES = ["datatrove", "fasttext-numpy2-wheel", "regex"]
+DATATROVE_SCRIPT = r"""
+import json, sys, time
+from datatrove.data import Document
+from datatrove.pipeline.filters import LanguageFilter
+from fasttext.FastText import _FastText
+docs_path, model_path = sys.argv[1], sys.argv[2]
+texts = [json.loads(line) for line in open(docs_path, encoding="utf-8")]
+flt = LanguageFilter(languages=["en"], language_threshold=0.5)
+flt.model._model = _FastText(model_path)   # the local lid.176.ftz, no download
+docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+list(flt.run(iter(docs[:20]), 0, 1))       # warm up
+docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+start = time.perf_counter()
+kept = sum(1 for _ in flt.run(iter(docs), 0, 1))
+seconds = time.perf_counter() - start
+print(json.dumps({"docs": len(docs), "kept": kept, "seconds": seconds}))
+"""
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def build_inputs(workdir: Path, repeat: int) -> list[str]:
+    """The two real shards, each repeated `repeat` times under new names (later 'dumps')."""
+    inputs = []
+    for r in range(repeat):
+        for name in SHARDS:
+            target = workdir / "wet" / f"rep{r:02d}-{name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(REALDATA / "commoncrawl" / name, target)
+            inputs.append(str(target))
+    return inputs
+
+
+def prepare_models(run_dir: Path, inputs: list[str]) -> None:
+    """Wikipedia stage + ccnet-models on the real enwiki sample (not timed)."""
+    from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
+    from llamapipe.config.sources.wikipedia import WikipediaSourceConfig
+    from llamapipe.engine import run_stage
+    from llamapipe.sources import wikipedia
+    from llamapipe.sources.commoncrawl import build_stages_from_section
+
+    wiki = WikipediaSourceConfig(inputs=[str(REALDATA / "wikipedia" / ENWIKI)], languages=["en"])
+    for spec in wikipedia.build_stages(SimpleNamespace(sources=SimpleNamespace(wikipedia=wiki))):
+        run_stage(spec, run_dir, executor="inprocess", console=QUIET)
+    section = CommonCrawlSourceConfig(
+        inputs=inputs[:2], lm={"sp_vocab_size": 8000, "cutoff_sample_docs": 200}
+    )
+    for spec in build_stages_from_section(section)[:2]:  # hashes, ccnet-models
+        run_stage(spec, run_dir, executor="inprocess", console=QUIET)
+
+
+def bench_whole_stage(run_dir: Path, models_run: Path, inputs: list[str]) -> dict:
+    """hashes + filtered sub-stages on all inputs, through the engine, one process."""
+    from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
+    from llamapipe.engine import run_stage
+    from llamapipe.sources.commoncrawl import build_stages_from_section
+
+    shutil.copytree(models_run / "ccnet-models", run_dir / "ccnet-models")
+    section = CommonCrawlSourceConfig(
+        inputs=inputs,
+        group_size=2,
+        lm={"sp_vocab_size": 8000, "cutoff_sample_docs": 200},
+    )
+    hashes, _models, filtered = build_stages_from_section(section)[:3]
+    start = time.perf_counter()
+    first = run_stage(hashes, run_dir, executor="inprocess", console=QUIET)
+    # the trained models (and their complete manifest) were copied in: only hashes + filtered run
+    second = run_stage(filtered, run_dir, executor="inprocess", console=QUIET)
+    seconds = time.perf_counter() - start
+    docs = second.counters.totals["docs_in"] + second.counters.removed_by["too_short"]
+    return {
+        "records": docs,
+        "docs_out": second.counters.totals["docs_out"],
+        "seconds": seconds,
+        "hash_pass_seconds": first.seconds,
+    }
+
+
+def load_bench_docs(inputs: list[str]) -> list[list[str]]:
+    from llamapipe.formats.wet import read_wet
+
+    docs = []
+    for ref in inputs:
+        for rec in read_wet(ref):
+            if len(rec.raw_content) >= 300:
+                docs.append(rec.raw_content.split("\n"))
+    return docs
+
+
+def bench_filters(models_run: Path, docs: list[list[str]], group_docs: list[list[str]]) -> dict:
+    """Our per-document steps alone: dedup + LID + perplexity + bucket, and LID alone.
+
+    The dedup group is one copy of the two real shards (a real group), so repeated copies of
+    the documents are filtered like the first one rather than deduplicated away."""
+    from llamapipe.sources.commoncrawl.models import load_language_models
+    from llamapipe.text.langid import LanguageIdentifier
+    from llamapipe.text.paragraph_dedup import GroupDuplicates, ShardLineHashes, dedup_document
+    from llamapipe.text.perplexity import bucket_for
+
+    group = GroupDuplicates.from_shards([ShardLineHashes.from_documents(group_docs)])
+    lid = LanguageIdentifier()
+    model = load_language_models(models_run / "ccnet-models", ["en"])["en"]
+    model.scorer.perplexity("warm up")
+    lid.identify("warm up")
+    texts = ["\n".join(doc) for doc in docs]
+
+    start = time.perf_counter()
+    kept = 0
+    for doc in docs:
+        result = dedup_document(doc, group)
+        if not result.kept_lines:
+            continue
+        text = result.text
+        lang, score = lid.identify(text)
+        if lang != "en" or score < 0.5:
+            continue
+        if bucket_for(model.scorer.perplexity(text), model.cutoffs) in ("head", "middle"):
+            kept += 1
+    filters_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for text in texts:
+        lid.identify(text)
+    lid_s = time.perf_counter() - start
+    return {"docs": len(docs), "kept": kept, "filters_seconds": filters_s, "lid_seconds": lid_s}
+
+
+def ensure_datatrove(python: Path) -> bool:
+    if python.exists():
+        probe = subprocess.run(
+            [str(python), "-c", "import datatrove, fasttext"], capture_output=True
+        )
+        if probe.returncode == 0:
+            return True
+    venv = python.parent.parent
+    _log(f"installing datatrove into {venv} ...")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "datatrove",
+                "fasttext-numpy2-wheel",
+                "regex",
+            ],
+            check=True,
+            timeout=900,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        _log(f"datatrove could not be installed ({exc}); falling back to a raw fastText loop")
+        return False
+    return True
+
+
+def bench_datatrove(python: Path, texts: list[str], workdir: Path) -> dict:
+    from llamapipe.text.langid import default_model_path
+
+    docs_path = workdir / "docs.jsonl"
+    docs_path.write_text("\n".join(json.dumps(t) for t in texts) + "\n", encoding="utf-8")
+    script = workdir / "dt_bench.py"
+    script.write_text(DATATROVE_SCRIPT, encoding="utf-8")
+    out = subprocess.run(
+        [str(python), str(script), str(docs_path), str(default_model_path())],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["baseline"] = "datatrove LanguageFilter (ft176, local lid.176.ftz)"
+    return result
+
+
+def bench_raw_fasttext(texts: list[str]) -> dict:
+    """Documented fallback baseline: what datatrove's filter does per document, k=-1."""
+    from llamapipe.text.langid import load_model
+
+    model = load_model()
+    start = time.perf_counter()
+    for text in texts:
+        model.predict(text.replace("\n", " "), k=-1)
+    return {
+        "docs": len(texts),
+        "seconds": time.perf_counter() - start,
+        "baseline": "raw fastText predict loop (k=-1), datatrove unavailable",
+    }
+
+
+def bench_memory(models_run: Path) -> dict:
+    """Heap bytes per line of the group set: real hash shards (mmap) and a synthetic group."""
+    from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, hash_paths
+    from llamapipe.text.paragraph_dedup import GroupDuplicates, ShardLineHashes
+
+    hashes_dir = models_run / HASHES_STAGE
+    real = [ShardLineHashes.load(*hash_paths(hashes_dir, i), mmap=True) for i in range(2)]
+    real_lines = sum(int(s.counts.sum()) for s in real)
+
+    rng = np.random.default_rng(0)
+    synth_dir = Path(tempfile.mkdtemp(prefix="ccnet-mem-"))
+    shared = rng.integers(0, 2**63, size=20_000, dtype=np.uint64)  # boilerplate lines
+    synth_lines = 0
+    for i in range(50):
+        own = rng.integers(0, 2**63, size=40_000, dtype=np.uint64)
+        lines = np.concatenate([own, rng.choice(shared, size=4_000)])
+        synth_lines += lines.size
+        ShardLineHashes.from_hash_arrays([lines]).save(
+            synth_dir / f"h{i}.npy", synth_dir / f"c{i}.npy"
+        )
+    synth = [
+        ShardLineHashes.load(synth_dir / f"h{i}.npy", synth_dir / f"c{i}.npy", mmap=True)
+        for i in range(50)
+    ]
+    out = {}
+    for name, shards, lines in (
+        ("real_2_shards", real, real_lines),
+        ("synthetic_50", synth, synth_lines),
+    ):
+        tracemalloc.start()
+        group = GroupDuplicates.from_shards(shards)
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        out[name] = {
+            "lines": lines,
+            "unique_lines": group.total_unique_lines,
+            "duplicate_hashes": int(group.duplicates.size),
+            "peak_bytes_per_line": round(peak / lines, 2),
+            "resident_set_bytes_per_line": round(group.nbytes / lines, 3),
+        }
+    shutil.rmtree(synth_dir, ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=6, help="copies of the two real shards")
+    parser.add_argument("--datatrove-python", default="/tmp/dt/bin/python")
+    args = parser.parse_args()
+    if not (REALDATA / "SOURCES.md").exists():
+        sys.exit(f"real data samples not found at {REALDATA}")
+
+    with tempfile.TemporaryDirectory(prefix="bench-ccnet-") as tmp:
+        work = Path(tmp)
+        inputs = build_inputs(work, args.repeat)
+        _log(f"inputs: {len(inputs)} WET files ({args.repeat} copies of the 2 real shards)")
+        models_run = work / "models-run"
+        _log("training the en SentencePiece + KenLM models on the enwiki sample (untimed) ...")
+        prepare_models(models_run, inputs)
+
+        whole = bench_whole_stage(work / "stage-run", models_run, inputs)
+        docs = load_bench_docs(inputs)
+        texts = ["\n".join(d) for d in docs]
+        ours = bench_filters(models_run, docs, load_bench_docs(inputs[:2]))
+        python = Path(args.datatrove_python)
+        if ensure_datatrove(python):
+            base = bench_datatrove(python, texts, work)
+        else:
+            base = bench_raw_fasttext(texts)
+        memory = bench_memory(models_run)
+
+    whole_rate = whole["records"] / whole["seconds"]
+    filters_rate = ours["docs"] / ours["filters_seconds"]
+    lid_rate = ours["docs"] / ours["lid_seconds"]
+    base_rate = base["docs"] / base["seconds"]
+    _log("")
+    _log(f"documents: {ours['docs']} (>= 300 chars) of {whole['records']} WET records")
+    _log(f"whole stage (hash + dedup/LID/LM passes, engine): {whole_rate:8.1f} docs/s/core")
+    _log(f"our dedup + LID + perplexity filters alone:       {filters_rate:8.1f} docs/s/core")
+    _log(f"our LID alone:                                    {lid_rate:8.1f} docs/s/core")
+    _log(f"baseline: {base['baseline']}: {base_rate:8.1f} docs/s/core")
+    _log(f"ratio filters / baseline: {filters_rate / base_rate:5.2f}x   (target >= 3x)")
+    _log(f"ratio LID     / baseline: {lid_rate / base_rate:5.2f}x")
+    _log(f"ratio whole stage / baseline: {whole_rate / base_rate:5.2f}x")
+    for name, m in memory.items():
+        _log(
+            f"dedup group set [{name}]: {m['lines']} lines, peak heap "
+            f"{m['peak_bytes_per_line']} B/line while merging, {m['resident_set_bytes_per_line']} "
+            f"B/line kept (budget ~12)"
+        )
+
+
+if __name__ == "__main__":
+    main()
