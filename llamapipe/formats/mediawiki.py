@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -153,14 +154,29 @@ class MediaWikiDump:
     InputError naming the file and line, since no parser can resynchronise after it.
     """
 
-    def __init__(self, path: str | Path, on_error: ErrorCallback | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        on_error: ErrorCallback | None = None,
+        byte_range: tuple[int, int] | None = None,
+        siteinfo: SiteInfo | None = None,
+    ) -> None:
+        """``byte_range`` reads only the bz2 streams in ``[start, end)`` of a multistream dump
+        (bounds from its index); such a slice has no header, so pass ``siteinfo`` (from
+        ``read_siteinfo``)."""
         self.path = Path(path)
         self.on_error = on_error
-        self.siteinfo = SiteInfo(language=language_from_filename(self.path))
+        self.byte_range = byte_range
+        self.siteinfo = siteinfo or SiteInfo(language=language_from_filename(self.path))
         self.bytes_read = 0
 
+    def _open(self) -> IO[bytes]:
+        if self.byte_range is None:
+            return open_dump(self.path)
+        return _MultistreamSlice(self.path, *self.byte_range)
+
     def __iter__(self) -> Iterator[WikiPage]:
-        with open_dump(self.path) as stream:
+        with self._open() as stream:
             counted = _CountingReader(stream)
             parser = etree.iterparse(
                 counted, events=("end",), huge_tree=True, resolve_entities=False
@@ -228,6 +244,118 @@ class _CountingReader:
         data = self._stream.read(size)
         self.count += len(data)
         return data
+
+
+class _BoundedReader(io.RawIOBase):
+    """The bytes ``[start, end)`` of a file, as a readable stream."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._file = open(path, "rb")
+        self._file.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        size = min(len(buffer), self._left)
+        if size <= 0:
+            return 0
+        data = self._file.read(size)
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class _MultistreamSlice:
+    """Whole bz2 streams of a multistream dump, decompressed and wrapped in ``<mediawiki>``.
+
+    The streams between two index offsets hold complete ``<page>`` elements and nothing else,
+    except that the dump's last stream carries the closing ``</mediawiki>``, which is dropped
+    here so the wrapper's own closing tag is the only one.
+    """
+
+    _CLOSE = b"</mediawiki>"
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._raw = _BoundedReader(path, start, end)
+        self._bz = bz2.BZ2File(self._raw)
+        self._pending = b"<mediawiki>"
+        self._done = False
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if size > 0 else 1 << 20
+        while not self._done and len(self._pending) < want + len(self._CLOSE):
+            chunk = self._bz.read(1 << 16)
+            if not chunk:
+                self._done = True
+                body = self._pending.rstrip()
+                if body.endswith(self._CLOSE):
+                    body = body[: -len(self._CLOSE)]
+                self._pending = body + self._CLOSE
+                break
+            self._pending += chunk
+        keep = 0 if self._done else len(self._CLOSE)  # hold back a possible closing tag
+        cut = max(min(want, len(self._pending) - keep), 0)
+        out, self._pending = self._pending[:cut], self._pending[cut:]
+        return out
+
+    def close(self) -> None:
+        self._bz.close()
+        self._raw.close()
+
+    def __enter__(self) -> _MultistreamSlice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def multistream_index_path(path: str | Path) -> Path | None:
+    """The ``...-multistream-index.txt.bz2`` shipped next to a ``...-multistream.xml.bz2``."""
+    path = Path(path)
+    if "multistream" not in path.name or not path.name.endswith(".bz2"):
+        return None
+    name = path.name.replace("multistream", "multistream-index", 1).replace(".xml", ".txt", 1)
+    candidate = path.with_name(name)
+    return candidate if candidate.is_file() else None
+
+
+def read_stream_offsets(index_path: str | Path) -> list[int]:
+    """Sorted byte offsets of the page streams, from index lines ``offset:page_id:title``."""
+    index_path = Path(index_path)
+    opener = bz2.open if index_path.suffix == ".bz2" else open
+    offsets: set[int] = set()
+    with opener(index_path, "rt", encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            head = line.split(":", 1)[0]
+            if not head.strip():
+                continue
+            try:
+                offsets.add(int(head))
+            except ValueError as exc:
+                raise InputError(f"{index_path} (line {line_no}): not an offset: {head!r}") from exc
+    return sorted(offsets)
+
+
+def read_siteinfo(path: str | Path) -> SiteInfo:
+    """The ``<siteinfo>`` of a dump, reading no further than the header."""
+    path = Path(path)
+    with open_dump(path) as stream:
+        try:
+            for _event, elem in etree.iterparse(stream, events=("end",), huge_tree=True):
+                name = _local(elem.tag)
+                if name == "siteinfo":
+                    return _parse_siteinfo(elem, path)
+                if name == "page":
+                    break
+        except etree.XMLSyntaxError as exc:
+            raise InputError(f"{path}: broken XML header: {exc}") from exc
+    return SiteInfo(language=language_from_filename(path))
 
 
 def iter_pages(path: str | Path, on_error: ErrorCallback | None = None) -> Iterator[WikiPage]:

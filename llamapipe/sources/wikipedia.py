@@ -1,8 +1,10 @@
 """The Wikipedia source: MediaWiki dumps -> article documents and the URLs articles cite.
 
 One shard per dump file (real dumps come split in parts, ``pages-articles1.xml-p1p41242.bz2``
-...), so parallelism follows the dump's own split. Each shard writes
-``shards/<index>.parquet`` and, for the CommonCrawl reference classifier,
+...), so parallelism follows the dump's own split; a ``-multistream`` dump with its
+``-multistream-index.txt.bz2`` beside it is further cut at bz2 stream boundaries into shards of
+about ``split_bytes`` compressed bytes (a single-file 20 GB enwiki is not one shard).
+Each shard writes ``shards/<index>.parquet`` and, for the CommonCrawl reference classifier,
 ``refs/<index>.jsonl`` with one ``{"lang", "title", "url"}`` line per cited URL.
 """
 
@@ -17,7 +19,14 @@ from urllib.parse import quote
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.errors import InputError
 from llamapipe.formats.documents import Document
-from llamapipe.formats.mediawiki import MediaWikiDump, SiteInfo, WikiPage
+from llamapipe.formats.mediawiki import (
+    MediaWikiDump,
+    SiteInfo,
+    WikiPage,
+    multistream_index_path,
+    read_siteinfo,
+    read_stream_offsets,
+)
 from llamapipe.text.wikitext import WikitextCleaner, is_redirect_text
 
 if TYPE_CHECKING:
@@ -37,11 +46,42 @@ def list_dump_files(inputs: list[str]) -> list[str]:
             path = Path(match)
             if path.is_dir():
                 for child in sorted(path.rglob("*")):
+                    if "-index" in child.name:
+                        continue  # a multistream index, read with its dump
                     if child.is_file() and child.name.endswith(_DUMP_SUFFIXES):
                         found.setdefault(str(child), None)
             else:
                 found.setdefault(str(path), None)
     return list(found)
+
+
+def plan_dump_shards(files: list[str], split_bytes: int) -> list[ShardSpec]:
+    """A shard per dump file, or per ~split_bytes slice of an indexed multistream dump."""
+    shards: list[ShardSpec] = []
+    for path in files:
+        index = multistream_index_path(path)
+        size = Path(path).stat().st_size if Path(path).exists() else 0
+        if index is None or size <= split_bytes:
+            shards.append(ShardSpec(index=len(shards), inputs=(path,)))
+            continue
+        offsets = read_stream_offsets(index)
+        if not offsets:
+            shards.append(ShardSpec(index=len(shards), inputs=(path,)))
+            continue
+        bounds = [offsets[0]]
+        for offset in offsets[1:]:
+            if offset - bounds[-1] >= split_bytes:
+                bounds.append(offset)
+        bounds.append(size)  # the last slice runs to the end (it drops the closing tag)
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            shards.append(
+                ShardSpec(
+                    index=len(shards),
+                    inputs=(path, str(index)),
+                    params={"byte_range": [start, end]},
+                )
+            )
+    return shards
 
 
 def article_url(site: SiteInfo, title: str) -> str:
@@ -58,7 +98,20 @@ def process_dump(ctx: ShardContext) -> None:
     def on_error(record: str | None, message: str) -> None:
         ctx.counters.error(path, record, message)
 
-    dump = MediaWikiDump(path, on_error=on_error)
+    byte_range = ctx.shard.params.get("byte_range")
+    if byte_range:
+        try:
+            siteinfo = read_siteinfo(path)
+        except InputError as exc:
+            if ctx.strict:
+                raise
+            ctx.counters.error(path, None, str(exc).removeprefix(f"{path}: "))
+            return
+        dump = MediaWikiDump(
+            path, on_error=on_error, byte_range=(byte_range[0], byte_range[1]), siteinfo=siteinfo
+        )
+    else:
+        dump = MediaWikiDump(path, on_error=on_error)
     refs_file = None
     if cfg["collect_refs"]:
         refs_file = open(ctx.output(f"refs/{ctx.shard.name}.jsonl"), "w", encoding="utf-8")
@@ -137,9 +190,7 @@ def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
     inputs = list(section.inputs)
 
     def plan() -> list[ShardSpec]:
-        return [
-            ShardSpec(index=i, inputs=(path,)) for i, path in enumerate(list_dump_files(inputs))
-        ]
+        return plan_dump_shards(list_dump_files(inputs), section.split_bytes)
 
     return [
         StageSpec(

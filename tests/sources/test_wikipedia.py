@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from llamapipe.formats.mediawiki import (
     MediaWikiDump,
     language_from_dbname,
     language_from_filename,
+    multistream_index_path,
+    read_siteinfo,
 )
 from llamapipe.sources.wikipedia import build_stages
 from llamapipe.text.wikitext import WikitextCleaner, clean_wikitext, is_redirect_text
@@ -180,3 +183,57 @@ def test_broken_dump_is_counted_not_fatal(wiki_dir: Path, tmp_path: Path) -> Non
     assert "broken XML" in result.counters.errors[0]["error"]
     assert str(cut) == result.counters.errors[0]["path"]
     assert result.counters.totals["docs_out"] >= 3  # pages before the break are kept
+
+
+def _write_multistream(raw: str, dump: Path, index: Path, pages_per_stream: int) -> int:
+    """Re-pack a dump the way Wikimedia does: header stream, page streams, closing stream,
+    and an index of ``offset:page_id:title`` lines. Returns the number of page streams."""
+    head, _, rest = raw.partition("  <page>")
+    body, _, _ = ("  <page>" + rest).rpartition("</mediawiki>")
+    pages = ["  <page>" + chunk for chunk in body.split("  <page>")[1:]]
+    index_lines: list[str] = []
+    with open(dump, "wb") as out:
+        out.write(bz2.compress(head.encode("utf-8")))
+        streams = 0
+        for i in range(0, len(pages), pages_per_stream):
+            group = pages[i : i + pages_per_stream]
+            offset = out.tell()
+            for page in group:
+                page_id = re.search(r"<id>(\d+)</id>", page).group(1)  # type: ignore[union-attr]
+                title = re.search(r"<title>(.*?)</title>", page).group(1)  # type: ignore[union-attr]
+                index_lines.append(f"{offset}:{page_id}:{title}")
+            out.write(bz2.compress("".join(group).encode("utf-8")))
+            streams += 1
+        out.write(bz2.compress(b"</mediawiki>\n"))
+    index.write_bytes(bz2.compress(("\n".join(index_lines) + "\n").encode("utf-8")))
+    return streams
+
+
+def test_indexed_multistream_dump_splits_into_shards(wiki_dir: Path, tmp_path: Path) -> None:
+    raw = bz2.decompress((wiki_dir / UK_DUMP).read_bytes()).decode("utf-8")
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    dump = dumps / "ukwiki-20230501-pages-articles-multistream.xml.bz2"
+    index = dumps / "ukwiki-20230501-pages-articles-multistream-index.txt.bz2"
+    assert _write_multistream(raw, dump, index, pages_per_stream=10) == 11
+    assert multistream_index_path(dump) == index
+    assert read_siteinfo(dump).language == "uk"
+
+    def run(split_bytes: int, name: str) -> tuple[list, int]:
+        cfg = config_from_dict(
+            {
+                "run": {"dir": str(tmp_path / name)},
+                "sources": {"wikipedia": {"inputs": [str(dumps)], "split_bytes": split_bytes}},
+            },
+            tmp_path,
+        )
+        (spec,) = build_stages(cfg)
+        result = run_stage(spec, tmp_path / name, executor="inprocess")
+        return _stage_docs(tmp_path / name / "ingest" / "wikipedia"), result.shards_total
+
+    whole_docs, whole_shards = run(10**12, "whole")
+    split_docs, split_shards = run(dump.stat().st_size // 4, "split")
+    assert whole_shards == 1 and split_shards >= 3
+    assert len(whole_docs) == 100  # 107 articles minus 7 redirects
+    assert [(d.id, d.text) for d in split_docs] == [(d.id, d.text) for d in whole_docs]
+    assert {d.meta["language"] for d in split_docs} == {"uk"}

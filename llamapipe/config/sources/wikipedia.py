@@ -14,6 +14,9 @@ class WikipediaSourceConfig(StrictModel):
     enabled: bool = True
     #: Dump files, folders of dumps or globs; one shard per dump file.
     inputs: list[str] = []
+    #: A ``-multistream`` dump with its index beside it is cut into shards of about this many
+    #: compressed bytes, at bz2 stream boundaries.
+    split_bytes: int = Field(default=512 * 1024**2, ge=1)
     #: Wiki languages kept (by the dump's dbname). Paper: the 20 languages of section 2.1.
     languages: list[str] = Field(default_factory=lambda: list(WIKIPEDIA_LANGUAGES))
     #: Articles whose cleaned text is shorter are dropped. Paper: no such filter (0).
