@@ -248,6 +248,10 @@ def iter_threads(
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
         db.execute("PRAGMA temp_store=FILE")
+        with contextlib.suppress(sqlite3.DatabaseError):
+            # Sort spill files next to the table (work_dir), not in the system temp folder.
+            # Deprecated pragma, absent from builds with SQLITE_OMIT_DEPRECATED; then $TMPDIR.
+            db.execute(f"PRAGMA temp_store_directory = '{_sql_quote(tmp)}'")
         db.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
         db.execute(_SCHEMA)
         batch: list[tuple[object, ...]] = []
@@ -279,6 +283,10 @@ def iter_threads(
     finally:
         db.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sql_quote(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _group_rows(
