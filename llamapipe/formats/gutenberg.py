@@ -67,6 +67,7 @@ class Book:
     release_year: int | None = None
     header_found: bool = False
     footer_found: bool = False
+    raw_bytes: int = 0  # size of the input (file or JSONL line) before cleaning
 
 
 @dataclass(slots=True)
@@ -176,7 +177,8 @@ def header_facts(header: str, path: str) -> tuple[str, int | None, int | None]:
 def read_text_book(path: str | Path) -> Book:
     """One plain-text book file, cleaned."""
     path = Path(path)
-    stripped = strip_gutenberg(decode_book(path.read_bytes()))
+    data = path.read_bytes()
+    stripped = strip_gutenberg(decode_book(data))
     title, number, release = header_facts(stripped.header, str(path))
     return Book(
         key=str(path),
@@ -187,6 +189,7 @@ def read_text_book(path: str | Path) -> Book:
         release_year=release,
         header_found=stripped.header_found,
         footer_found=stripped.footer_found,
+        raw_bytes=len(data),
     )
 
 
@@ -252,6 +255,7 @@ def _jsonl_books(
             release_year=release,
             header_found=stripped.header_found,
             footer_found=stripped.footer_found,
+            raw_bytes=len(raw),
         )
 
 

@@ -141,7 +141,7 @@ def clean_books(ctx: ShardContext) -> None:
     ):
         for book in _iter_books(ctx):
             ctx.counters.add("docs_in")
-            ctx.counters.add("bytes_in", len(book.text.encode("utf-8")))
+            ctx.counters.add("bytes_in", book.raw_bytes)
             if not book.header_found and not is_jsonl(book.path):
                 ctx.counters.add("no_gutenberg_header")
             n_words = len(book.text.split())
