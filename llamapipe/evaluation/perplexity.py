@@ -27,6 +27,9 @@ import torch.nn.functional as F
 
 from llamapipe.formats.token_shards import TokenShardSet
 
+#: (inputs [B, S], targets [B, S] with -100 = not scored) -> mean loss over the scored targets.
+MeanLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
 
 @dataclass(frozen=True)
 class Window:
@@ -84,8 +87,14 @@ def stream_perplexity(
     max_tokens: int | None = None,
     batch_size: int = 8,
     device: str | torch.device = "cpu",
+    mean_loss: MeanLoss | None = None,
 ) -> PerplexityResult:
-    """Token-weighted perplexity of ``forward`` on (the first ``max_tokens`` of) a token stream."""
+    """Token-weighted perplexity of ``forward`` on (the first ``max_tokens`` of) a token stream.
+
+    With ``mean_loss(inputs, targets)`` (e.g. our Transformer's fused output-projection +
+    cross-entropy, ``model(x, targets=t)``) the [batch, seq, vocab] logits are never materialised;
+    its mean over the scored targets times their count gives the same sum.
+    """
     stride = stride or max_seq_len
     total = stream.num_tokens if max_tokens is None else min(stream.num_tokens, max_tokens)
     windows = list(plan_windows(total, max_seq_len, stride))
@@ -103,15 +112,19 @@ def stream_perplexity(
             inputs[row, : window.length] = ids[:-1]
             keep = slice(window.length - window.scored, window.length)
             targets[row, keep] = ids[1:][keep]
-        logits = forward(inputs.to(device)).float()
-        loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]),
-            targets.to(logits.device).reshape(-1),
-            ignore_index=-100,
-            reduction="sum",
-        )
-        nll += float(loss)
-        scored_tokens += sum(w.scored for w in batch)
+        scored = sum(w.scored for w in batch)
+        if mean_loss is not None:
+            nll += float(mean_loss(inputs.to(device), targets.to(device))) * scored
+        else:
+            logits = forward(inputs.to(device)).float()
+            loss = F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]),
+                targets.to(logits.device).reshape(-1),
+                ignore_index=-100,
+                reduction="sum",
+            )
+            nll += float(loss)
+        scored_tokens += scored
     return PerplexityResult(tokens=scored_tokens, nll=nll, windows=len(windows))
 
 
@@ -132,6 +145,7 @@ def heldout_perplexity(
     max_tokens: int | None = None,
     batch_size: int = 8,
     device: str | torch.device = "cpu",
+    mean_loss: MeanLoss | None = None,
 ) -> dict[str, dict]:
     """Perplexity per source plus ``"all"`` (token-weighted over sources), as JSON-able dicts."""
     results: dict[str, PerplexityResult] = {}
@@ -147,6 +161,7 @@ def heldout_perplexity(
             max_tokens=max_tokens,
             batch_size=batch_size,
             device=device,
+            mean_loss=mean_loss,
         )
     out = {source: result.to_dict() for source, result in results.items()}
     if results:

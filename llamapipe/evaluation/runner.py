@@ -24,6 +24,7 @@ from llamapipe.evaluation.multiple_choice import evaluate_multiple_choice
 from llamapipe.evaluation.perplexity import heldout_perplexity
 from llamapipe.evaluation.tasks import load_task
 from llamapipe.model.args import ModelArgs
+from llamapipe.model.transformer import Transformer
 
 RESULTS_FILE = "results.json"
 
@@ -106,6 +107,9 @@ def evaluate_model(
     def forward(batch: torch.Tensor) -> torch.Tensor:
         return model(batch)
 
+    def fused_mean_loss(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return model(inputs, targets=targets)
+
     results: dict[str, Any] = {"max_seq_len": max_seq_len, "perplexity": {}, "tasks": {}}
     if eval_cfg.perplexity and tokens is not None and (Path(tokens) / "valid").is_dir():
         started = time.perf_counter()
@@ -117,6 +121,7 @@ def evaluate_model(
             max_tokens=eval_cfg.perplexity_max_tokens,
             batch_size=eval_cfg.batch_size,
             device=device,
+            mean_loss=fused_mean_loss if isinstance(model, Transformer) else None,
         )
         results["perplexity_seconds"] = round(time.perf_counter() - started, 3)
     for task in eval_cfg.tasks if tasks is None else tasks:

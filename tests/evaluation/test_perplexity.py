@@ -53,6 +53,16 @@ def test_disjoint_windows_match_direct_loss(tmp_path, realdata, sp_model, tiny_a
     assert result.perplexity == pytest.approx(math.exp(float(direct) / 160), rel=1e-5)
     sliding = stream_perplexity(model, stream, max_seq_len=32, stride=8, batch_size=3)
     assert sliding.tokens == 160 and sliding.windows > 5
+    fused = stream_perplexity(
+        model,
+        stream,
+        max_seq_len=32,
+        stride=8,
+        batch_size=3,
+        mean_loss=lambda x, t: model(x, targets=t),
+    )
+    assert fused.tokens == sliding.tokens
+    assert fused.nll == pytest.approx(sliding.nll, rel=1e-5)
 
 
 def test_heldout_perplexity_per_source_and_token_weighted_total(
