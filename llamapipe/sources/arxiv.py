@@ -12,7 +12,7 @@ from typing import Any
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.arxiv import ArchiveLimits, Paper, PaperFailure, decode_tex, iter_papers
 from llamapipe.formats.documents import Document
-from llamapipe.sources.github import expand_inputs
+from llamapipe.formats.inputs import expand_inputs
 from llamapipe.text.latex import clean_paper
 
 STAGE = "ingest/arxiv"

@@ -19,7 +19,6 @@ not redone, and the decision is recomputed from the sketches if it had not compl
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -34,6 +33,7 @@ import numpy as np
 from llamapipe.engine import FinalizeContext, ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.formats.gutenberg import Book, is_jsonl, iter_jsonl_books, read_text_book
+from llamapipe.formats.inputs import expand_inputs
 from llamapipe.text.near_dup import (
     BookSketch,
     find_near_duplicates,
@@ -54,18 +54,10 @@ _SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 def list_book_inputs(inputs: list[str]) -> list[str]:
     """Expand folders (recursively: ``*.txt`` and JSONL files) and globs; sorted, unique."""
-    found: dict[str, None] = {}
-    for ref in inputs:
-        matches = sorted(glob.glob(ref, recursive=True)) if glob.has_magic(ref) else [ref]
-        for match in matches:
-            path = Path(match)
-            if path.is_dir():
-                for child in sorted(path.rglob("*")):
-                    if child.is_file() and (child.name.endswith(_TEXT_SUFFIXES) or is_jsonl(child)):
-                        found.setdefault(str(child.resolve()), None)
-            else:
-                found.setdefault(str(path.resolve()), None)
-    return list(found)
+    files = expand_inputs(
+        inputs, in_folders=lambda p: p.name.endswith(_TEXT_SUFFIXES) or is_jsonl(p)
+    )
+    return list(dict.fromkeys(str(Path(f).resolve()) for f in files))
 
 
 def plan_book_shards(

@@ -7,12 +7,12 @@ and normalising the schema (`timestamp`, or `date` in re-packaged copies such as
 
 from __future__ import annotations
 
-import glob
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document
+from llamapipe.formats.inputs import expand_inputs
 from llamapipe.formats.jsonl import iter_json_lines
 
 if TYPE_CHECKING:
@@ -20,22 +20,6 @@ if TYPE_CHECKING:
 
 STAGE_NAME = "ingest/c4"
 HF_PREFIX = "hf:"
-
-
-def expand_inputs(patterns: list[str]) -> list[str]:
-    """Globs to a sorted, de-duplicated file list; directories contribute their json files."""
-    files: list[str] = []
-    for pattern in patterns:
-        if pattern.startswith(HF_PREFIX):
-            files.append(pattern)
-            continue
-        path = Path(pattern)
-        if path.is_dir():
-            matches = [str(p) for p in sorted(path.rglob("*.json*")) if p.is_file()]
-        else:
-            matches = sorted(glob.glob(pattern, recursive=True))
-        files.extend(matches)
-    return list(dict.fromkeys(files))
 
 
 def c4_document(obj: dict[str, Any], doc_id: str) -> Document | None:
@@ -126,7 +110,7 @@ def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
         return [StageSpec(STAGE_NAME, config, plan_hf, process_hf_shard, description="C4 (HF)")]
 
     def plan_files() -> list[ShardSpec]:
-        files = expand_inputs(section.inputs)
+        files = expand_inputs(section.inputs, in_folders=lambda p: ".json" in p.name)
         step = section.files_per_shard
         return [
             ShardSpec(i, tuple(files[start : start + step]))

@@ -25,7 +25,7 @@ import numpy as np
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.formats.wet import SKIP_EMPTY_RECORD, expand_inputs, read_wet
-from llamapipe.sources.github import first_occurrence_stage, load_dropped_positions, write_keys
+from llamapipe.sources.dedup import first_occurrence_stage, load_dropped_positions, write_keys
 from llamapipe.text.c4_rules import (
     BadWordMatcher,
     C4LineRules,

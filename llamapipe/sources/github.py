@@ -12,25 +12,25 @@ Three stages, so that dedup is exact across ALL inputs and every step resumes th
 The dedup key is the hash of the file as read (RedPajama's rule: raw content, not the stripped
 text), so two copies of a file collapse whatever header stripping does to them.
 
-The first-occurrence helpers (``write_keys``, ``process_first_occurrence_bucket``,
-``load_dropped_positions``) are generic over "a uint64 key per position" and are also used by
-the C4-from-WET three-sentence-span dedup.
+The keep-the-first-occurrence dedup is generic (llamapipe.sources.dedup), shared with the
+C4-from-WET three-sentence-span dedup.
 """
 
 from __future__ import annotations
 
-import glob
-import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.formats.github import SourceFile, iter_source_files
+from llamapipe.formats.inputs import expand_inputs
+from llamapipe.sources.dedup import (
+    first_occurrence_stage,
+    hash64,
+    load_dropped_positions,
+    write_keys,
+)
 from llamapipe.text.code_filters import (
     CodeQualityThresholds,
     code_stats,
@@ -46,83 +46,6 @@ STAGE = "ingest/github"
 CANDIDATES_STAGE = "ingest/github/candidates"
 DEDUP_STAGE = "ingest/github/dedup"
 SOURCE = "github"
-
-# ---------------------------------------------------------------------------------------------
-# Generic global "keep the first occurrence" dedup over uint64 keys
-# ---------------------------------------------------------------------------------------------
-
-KEYS_DIR = "keys"
-DROPS_DIR = "drops"
-
-
-def hash64(data: bytes) -> int:
-    """A 64-bit content key: BLAKE2b-64 (little-endian); collisions ~ n^2 / 2^65."""
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
-
-
-def write_keys(ctx: ShardContext, keys: Iterable[int]) -> None:
-    """Save this shard's keys, one per position, in the order that "first" refers to."""
-    arr = np.fromiter(keys, dtype=np.uint64)
-    np.save(ctx.output(f"{KEYS_DIR}/{ctx.shard.name}.npy"), arr)
-
-
-def first_occurrence_plan(buckets: int) -> list[ShardSpec]:
-    return [ShardSpec(index=b, params={"bucket": b}) for b in range(buckets)]
-
-
-def process_first_occurrence_bucket(ctx: ShardContext) -> None:
-    """One bucket of the dedup: list (shard, position) of every repeat of a key in this bucket.
-
-    Reads ``<keys_stage>/keys/*.npy`` in shard order; config: ``keys_stage``, ``buckets``.
-    """
-    bucket = int(ctx.shard.params["bucket"])
-    buckets = np.uint64(ctx.config["buckets"])
-    keys_dir = ctx.upstream_dir(ctx.config["keys_stage"]) / KEYS_DIR
-    all_keys, all_shards, all_pos = [], [], []
-    for path in sorted(keys_dir.glob("*.npy")):
-        keys = np.load(path)
-        mask = (keys % buckets) == np.uint64(bucket)
-        positions = np.nonzero(mask)[0].astype(np.int64)
-        all_keys.append(keys[mask])
-        all_pos.append(positions)
-        all_shards.append(np.full(len(positions), int(path.stem), dtype=np.int64))
-        ctx.counters.add("keys_in", int(len(positions)))
-    keys = np.concatenate(all_keys) if all_keys else np.zeros(0, np.uint64)
-    shards = np.concatenate(all_shards) if all_shards else np.zeros(0, np.int64)
-    positions = np.concatenate(all_pos) if all_pos else np.zeros(0, np.int64)
-    # np.unique returns the index of each key's first occurrence in the concatenation, which
-    # is (shard, position) order because shards were concatenated in order.
-    _, first = np.unique(keys, return_index=True)
-    drop = np.ones(len(keys), dtype=bool)
-    drop[first] = False
-    ctx.counters.add("repeats", int(drop.sum()))
-    np.savez(
-        ctx.output(f"{DROPS_DIR}/{ctx.shard.name}.npz"),
-        shard=shards[drop],
-        position=positions[drop],
-    )
-
-
-def load_dropped_positions(dedup_dir: Path, shard_index: int) -> np.ndarray:
-    """Sorted positions of ``shard_index``'s keys that repeat an earlier occurrence."""
-    found = []
-    for path in sorted((dedup_dir / DROPS_DIR).glob("*.npz")):
-        with np.load(path) as data:
-            found.append(data["position"][data["shard"] == shard_index])
-    return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
-
-
-def first_occurrence_stage(name: str, keys_stage: str, buckets: int, description: str) -> StageSpec:
-    """The bucketed dedup stage over the keys written by ``keys_stage``."""
-    return StageSpec(
-        name=name,
-        config={"keys_stage": keys_stage, "buckets": buckets},
-        plan=lambda: first_occurrence_plan(buckets),
-        process=process_first_occurrence_bucket,
-        upstream=[keys_stage],
-        description=description,
-    )
-
 
 # ---------------------------------------------------------------------------------------------
 # File rules
@@ -200,16 +123,6 @@ class CodeRules:
 # ---------------------------------------------------------------------------------------------
 # Stages
 # ---------------------------------------------------------------------------------------------
-
-
-def expand_inputs(patterns: list[str]) -> list[str]:
-    """Globs -> sorted paths, each input once, in a stable order (shard i = input i)."""
-    seen: dict[str, None] = {}
-    for pattern in patterns:
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-        for m in matches:
-            seen.setdefault(m, None)
-    return list(seen)
 
 
 def process_candidates(ctx: ShardContext) -> None:

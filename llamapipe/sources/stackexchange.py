@@ -14,7 +14,6 @@ numeric score, highest first (ties by id), HTML turned into text with code block
 
 from __future__ import annotations
 
-import glob
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.errors import InputError
 from llamapipe.formats.documents import Document
+from llamapipe.formats.inputs import expand_globs
 from llamapipe.formats.stackexchange import (
     POSTS_FILE,
     Post,
@@ -48,18 +48,16 @@ SOURCE = "stackexchange"
 def list_site_inputs(inputs: list[str]) -> list[str]:
     """Expand inputs into one entry per site: a .7z, a Posts.xml file, or a site folder."""
     found: dict[str, None] = {}
-    for ref in inputs:
-        matches = sorted(glob.glob(ref, recursive=True)) if glob.has_magic(ref) else [ref]
-        for match in matches:
-            path = Path(match)
-            if not path.is_dir() or (path / POSTS_FILE).is_file():
-                found.setdefault(str(path), None)
-                continue
-            for child in sorted(path.iterdir()):
-                is_site_dir = child.is_dir() and (child / POSTS_FILE).is_file()
-                is_posts = child.is_file() and child.name.lower().endswith(("posts.xml", ".7z"))
-                if is_site_dir or is_posts:
-                    found.setdefault(str(child), None)
+    for match in expand_globs(inputs):
+        path = Path(match)
+        if not path.is_dir() or (path / POSTS_FILE).is_file():
+            found.setdefault(str(path), None)
+            continue
+        for child in sorted(path.iterdir()):
+            is_site_dir = child.is_dir() and (child / POSTS_FILE).is_file()
+            is_posts = child.is_file() and child.name.lower().endswith(("posts.xml", ".7z"))
+            if is_site_dir or is_posts:
+                found.setdefault(str(child), None)
     return list(found)
 
 

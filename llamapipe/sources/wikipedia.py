@@ -10,7 +10,6 @@ Each shard writes ``shards/<index>.parquet`` and, for the CommonCrawl reference 
 
 from __future__ import annotations
 
-import glob
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ from urllib.parse import quote
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.errors import InputError
 from llamapipe.formats.documents import Document
+from llamapipe.formats.inputs import expand_inputs
 from llamapipe.formats.mediawiki import (
     MediaWikiDump,
     SiteInfo,
@@ -39,20 +39,10 @@ _DUMP_SUFFIXES = (".xml", ".xml.bz2", ".xml.gz", ".bz2", ".gz")
 
 def list_dump_files(inputs: list[str]) -> list[str]:
     """Expand files, folders (their ``*.xml*``/``*.bz2`` files) and globs; sorted, unique."""
-    found: dict[str, None] = {}
-    for ref in inputs:
-        matches = sorted(glob.glob(ref, recursive=True)) if glob.has_magic(ref) else [ref]
-        for match in matches:
-            path = Path(match)
-            if path.is_dir():
-                for child in sorted(path.rglob("*")):
-                    if "-index" in child.name:
-                        continue  # a multistream index, read with its dump
-                    if child.is_file() and child.name.endswith(_DUMP_SUFFIXES):
-                        found.setdefault(str(child), None)
-            else:
-                found.setdefault(str(path), None)
-    return list(found)
+    # A multistream "-index" file is read together with its dump, never as a dump.
+    return expand_inputs(
+        inputs, in_folders=lambda p: "-index" not in p.name and p.name.endswith(_DUMP_SUFFIXES)
+    )
 
 
 def plan_dump_shards(files: list[str], split_bytes: int) -> list[ShardSpec]:

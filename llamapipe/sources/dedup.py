@@ -1,0 +1,91 @@
+"""Global "keep the first occurrence" dedup over one uint64 key per document (or per span).
+
+Dedup across ALL inputs cannot happen inside one shard, so it takes two engine stages around
+the source's own: the source writes ``keys/<shard>.npy`` (a key per position, in the order that
+"first" refers to); a bucketed stage lists every later repeat of a key; the source's final
+stage drops those positions. Every step resumes through the engine like any other shard.
+Memory per bucket shard ~ 16 bytes x keys / buckets. Used by GitHub (file content) and
+C4-from-WET (three-sentence spans).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from llamapipe.engine import ShardContext, ShardSpec, StageSpec
+
+KEYS_DIR = "keys"
+DROPS_DIR = "drops"
+
+
+def hash64(data: bytes) -> int:
+    """A 64-bit content key: BLAKE2b-64 (little-endian); collisions ~ n^2 / 2^65."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def write_keys(ctx: ShardContext, keys: Iterable[int]) -> None:
+    """Save this shard's keys, one per position, in the order that "first" refers to."""
+    arr = np.fromiter(keys, dtype=np.uint64)
+    np.save(ctx.output(f"{KEYS_DIR}/{ctx.shard.name}.npy"), arr)
+
+
+def first_occurrence_plan(buckets: int) -> list[ShardSpec]:
+    return [ShardSpec(index=b, params={"bucket": b}) for b in range(buckets)]
+
+
+def process_first_occurrence_bucket(ctx: ShardContext) -> None:
+    """One bucket of the dedup: list (shard, position) of every repeat of a key in this bucket.
+
+    Reads ``<keys_stage>/keys/*.npy`` in shard order; config: ``keys_stage``, ``buckets``.
+    """
+    bucket = int(ctx.shard.params["bucket"])
+    buckets = np.uint64(ctx.config["buckets"])
+    keys_dir = ctx.upstream_dir(ctx.config["keys_stage"]) / KEYS_DIR
+    all_keys, all_shards, all_pos = [], [], []
+    for path in sorted(keys_dir.glob("*.npy")):
+        keys = np.load(path)
+        mask = (keys % buckets) == np.uint64(bucket)
+        positions = np.nonzero(mask)[0].astype(np.int64)
+        all_keys.append(keys[mask])
+        all_pos.append(positions)
+        all_shards.append(np.full(len(positions), int(path.stem), dtype=np.int64))
+        ctx.counters.add("keys_in", int(len(positions)))
+    keys = np.concatenate(all_keys) if all_keys else np.zeros(0, np.uint64)
+    shards = np.concatenate(all_shards) if all_shards else np.zeros(0, np.int64)
+    positions = np.concatenate(all_pos) if all_pos else np.zeros(0, np.int64)
+    # np.unique returns the index of each key's first occurrence in the concatenation, which
+    # is (shard, position) order because shards were concatenated in order.
+    _, first = np.unique(keys, return_index=True)
+    drop = np.ones(len(keys), dtype=bool)
+    drop[first] = False
+    ctx.counters.add("repeats", int(drop.sum()))
+    np.savez(
+        ctx.output(f"{DROPS_DIR}/{ctx.shard.name}.npz"),
+        shard=shards[drop],
+        position=positions[drop],
+    )
+
+
+def load_dropped_positions(dedup_dir: Path, shard_index: int) -> np.ndarray:
+    """Sorted positions of ``shard_index``'s keys that repeat an earlier occurrence."""
+    found = []
+    for path in sorted((dedup_dir / DROPS_DIR).glob("*.npz")):
+        with np.load(path) as data:
+            found.append(data["position"][data["shard"] == shard_index])
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+
+
+def first_occurrence_stage(name: str, keys_stage: str, buckets: int, description: str) -> StageSpec:
+    """The bucketed dedup stage over the keys written by ``keys_stage``."""
+    return StageSpec(
+        name=name,
+        config={"keys_stage": keys_stage, "buckets": buckets},
+        plan=lambda: first_occurrence_plan(buckets),
+        process=process_first_occurrence_bucket,
+        upstream=[keys_stage],
+        description=description,
+    )
