@@ -27,8 +27,10 @@ SCHEMA = pa.schema(
     ]
 )
 
-#: Rows buffered before a row group is flushed; bounds writer memory on huge shards.
+#: A row group is flushed at this many rows or this many bytes of text, whichever comes first:
+#: rows bound the group for web pages, bytes for whole books (a few MB each).
 ROW_GROUP_ROWS = 2048
+ROW_GROUP_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -55,15 +57,18 @@ class DocumentWriter:
         self._rows: dict[str, list[str]] = {name: [] for name in SCHEMA.names}
         self.documents = 0
         self.bytes = 0
+        self._buffered_bytes = 0
 
     def write(self, doc: Document) -> None:
         self._rows["id"].append(doc.id)
         self._rows["text"].append(doc.text)
         self._rows["source"].append(doc.source)
         self._rows["meta"].append(json.dumps(doc.meta, ensure_ascii=False, sort_keys=True))
+        nbytes = doc.nbytes
         self.documents += 1
-        self.bytes += doc.nbytes
-        if len(self._rows["id"]) >= ROW_GROUP_ROWS:
+        self.bytes += nbytes
+        self._buffered_bytes += nbytes
+        if len(self._rows["id"]) >= ROW_GROUP_ROWS or self._buffered_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
     def write_all(self, docs: Iterable[Document]) -> None:
@@ -76,6 +81,7 @@ class DocumentWriter:
         table = pa.table(self._rows, schema=SCHEMA)
         self._writer.write_table(table)
         self._rows = {name: [] for name in SCHEMA.names}
+        self._buffered_bytes = 0
 
     def close(self) -> None:
         self._flush()

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
+from llamapipe.engine.progress import human_bytes
 from llamapipe.engine.state import read_json
 from llamapipe.recipe import TABLE1_EPOCHS, TABLE1_SHARES
 from llamapipe.tokenizer import layout
@@ -75,11 +76,4 @@ def _count(value: int | None) -> str:
 
 
 def _bytes(value: int | None) -> str:
-    if value is None:
-        return "-"
-    size = float(value)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{value} B"
+    return "-" if value is None else human_bytes(value)
