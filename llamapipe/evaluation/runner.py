@@ -99,7 +99,30 @@ def evaluate_model(
     tokens: Path | None = None,
     tasks: list[EvalTask] | None = None,
 ) -> dict[str, Any]:
-    """Perplexity per source (when ``tokens`` has validation shards) and task accuracies."""
+    """Perplexity per source (when ``tokens`` has validation shards) and task accuracies.
+
+    Parameters are frozen while scoring: the fused loss otherwise computes weight gradients
+    (its autograd function sees inputs that require grad, even under inference mode).
+    """
+    frozen = [p for p in model.parameters() if p.requires_grad]
+    for parameter in frozen:
+        parameter.requires_grad_(False)
+    try:
+        return _evaluate(model, args, encoder, eval_cfg, base_dir, tokens, tasks)
+    finally:
+        for parameter in frozen:
+            parameter.requires_grad_(True)
+
+
+def _evaluate(
+    model: torch.nn.Module,
+    args: ModelArgs,
+    encoder: SentencePieceEncoder,
+    eval_cfg: EvalConfig,
+    base_dir: str | Path,
+    tokens: Path | None,
+    tasks: list[EvalTask] | None,
+) -> dict[str, Any]:
     device = torch.device(eval_cfg.device)
     model = model.to(device).eval()
     max_seq_len = min(eval_cfg.max_seq_len or args.max_seq_len, args.max_seq_len)
