@@ -148,7 +148,10 @@ def hf_config_dict(
         "hidden_act": "silu",
         "max_position_embeddings": args.max_seq_len,
         "rms_norm_eps": args.norm_eps,
+        # transformers 5 reads rope_parameters; v4, vLLM and llama.cpp's converter read
+        # rope_theta: both say the same.
         "rope_theta": args.rope_theta,
+        "rope_parameters": {"rope_type": "default", "rope_theta": args.rope_theta},
         "rope_scaling": None,
         "attention_bias": False,
         "attention_dropout": 0.0,
@@ -161,7 +164,8 @@ def hf_config_dict(
         "bos_token_id": bos_token_id,
         "eos_token_id": eos_token_id,
         "pad_token_id": pad_token_id,
-        "torch_dtype": torch_dtype,
+        "dtype": torch_dtype,  # transformers 5 name
+        "torch_dtype": torch_dtype,  # transformers 4 name
     }
 
 

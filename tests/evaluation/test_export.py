@@ -155,3 +155,46 @@ def test_exported_tokenizer_gives_sentencepiece_ids(sp_model, realdata, tmp_path
         assert hf_tok.decode(ids) == line
     assert hf_tok("hello")["input_ids"][0] == sp.bos_id()
     assert hf_tok.eos_token_id == sp.eos_id()
+
+
+def test_rope_theta_and_norm_eps_reach_transformers(sp_model, tmp_path, tiny_args):
+    """Llama-2/3-style settings: a wrong config key would leave HF at its defaults."""
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    args = replace(tiny_args(), rope_theta=500000.0, norm_eps=1e-5)
+    model = build_transformer(args).eval()
+    write_hf_model(model.state_dict(), args, sp_model, tmp_path / "hf")
+    hf = transformers.LlamaForCausalLM.from_pretrained(tmp_path / "hf").eval()
+    assert hf.dtype == torch.float32
+    tokens = torch.randint(0, VOCAB, (1, args.max_seq_len))
+    with torch.no_grad():
+        assert (model(tokens) - hf(tokens).logits).abs().max().item() < 1e-4
+
+
+def test_bfloat16_export(sp_model, tmp_path, tiny_args):
+    torch.manual_seed(0)
+    args = tiny_args()
+    model = build_transformer(args)
+    write_hf_model(model.state_dict(), args, sp_model, tmp_path / "hf", dtype="bfloat16")
+    hf = transformers.LlamaForCausalLM.from_pretrained(tmp_path / "hf")
+    assert hf.dtype == torch.bfloat16
+    expected = model.state_dict()["tok_embeddings.weight"].to(torch.bfloat16)
+    assert torch.equal(hf.model.embed_tokens.weight, expected)
+
+
+def test_imported_checkpoint_initialises_training(sp_model, tmp_path, tiny_args):
+    """The trainer's own loader (model only, no optimizer state) accepts an imported model."""
+    from llamapipe.training.checkpoint import load_training_checkpoint
+
+    torch.manual_seed(2)
+    args = tiny_args()
+    source = build_transformer(args)
+    write_hf_model(source.state_dict(), args, sp_model, tmp_path / "hf")
+    checkpoint = import_hf(tmp_path / "hf", tmp_path / "ckpt")
+    torch.manual_seed(3)
+    fresh = build_transformer(args)
+    state = load_training_checkpoint(checkpoint, fresh, None)
+    assert state["step"] == 0
+    for name, tensor in fresh.state_dict().items():
+        assert torch.equal(tensor, source.state_dict()[name]), name
