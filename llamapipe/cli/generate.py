@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from llamapipe.cli.common import ConfigOption, SetOption, load_cli_config
 from llamapipe.cli.eval import CheckpointOption, SizeOption
@@ -59,9 +60,10 @@ def generate_command(
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from exc
     out = Console()
-    out.print(f"[dim]{ckpt}[/]")
+    out.print(Text(str(ckpt), style="dim"))
     for text in prompt or defaults.prompts:
         sampled = generate_text(
             model, args, encoder, text, params, use_cache=not no_cache, device=cfg.eval.device
         )
-        out.print(f"[bold]{text}[/]{sampled}", highlight=False, markup=True)
+        # Model output may contain "[...]": print it as plain Text, never as rich markup.
+        out.print(Text.assemble((text, "bold"), sampled), highlight=False)
