@@ -70,10 +70,16 @@ _PUNCT_OR_NON_PRINTING_RE = re.compile(
 )
 _PUNCT_TRANSLATION = str.maketrans(UNICODE_PUNCT)
 # ASCII lines (most lines of English pages) need neither the Unicode punctuation table nor
-# Unicode digit matching: one str.translate maps 0-9 to "0" and deletes C0 controls and DEL.
-_ASCII_DEDUP_TABLE = str.maketrans(
-    {**{str(d): "0" for d in range(10)}, **{chr(c): None for c in [*range(32), 127]}}
-)
+# Unicode digit matching: one bytes.translate maps 0-9 to "0" and deletes C0 controls and DEL
+# (3-4x faster than the regexes, same result: pinned by tests/ccnet/test_normalize.py).
+_ASCII_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
+_ASCII_CONTROLS = bytes([*range(32), 127])
+
+
+def _ascii_rules(line: str) -> bytes:
+    """Digits -> 0 and controls deleted, for an ASCII line; returns its UTF-8 (= ASCII) bytes."""
+    return line.encode("ascii").translate(_ASCII_DIGITS_TO_ZERO, _ASCII_CONTROLS)
+
 
 #: Bytes of the SHA-1 digest kept as the line hash (CCNet's HASH_SIZE).
 HASH_BYTES = 8
@@ -85,9 +91,17 @@ def normalize_for_dedup(line: str) -> str:
     if not line:
         return line
     if line.isascii():
-        return line.lower().translate(_ASCII_DEDUP_TABLE)
+        return _ascii_rules(line.lower()).decode("ascii")
     line = _DIGIT_RE.sub("0", line.lower())
     return _PUNCT_OR_NON_PRINTING_RE.sub("", line)
+
+
+def _normalized_dedup_bytes(line: str) -> bytes:
+    """UTF-8 bytes of normalize_for_dedup(line), skipping the decode on the ASCII path."""
+    line = line.strip()
+    if line.isascii():
+        return _ascii_rules(line.lower())
+    return normalize_for_dedup(line).encode("utf-8")
 
 
 def strip_accents(text: str) -> str:
@@ -112,7 +126,7 @@ def normalize_for_lm(line: str) -> str:
         return line
     line = strip_accents(line.lower())
     if line.isascii():
-        return line.translate(_ASCII_DEDUP_TABLE)  # same digit and control rules, ASCII only
+        return _ascii_rules(line).decode("ascii")  # same digit and control rules, ASCII only
     line = _DIGIT_RE.sub("0", line)
     line = line.translate(_PUNCT_TRANSLATION)
     return _NON_PRINTING_RE.sub("", line)
@@ -133,7 +147,5 @@ def hash_lines(lines: Sequence[str]) -> np.ndarray:
     if not lines:
         return np.empty(0, dtype=np.uint64)
     sha1 = hashlib.sha1
-    buf = b"".join(
-        sha1(normalize_for_dedup(line).encode("utf-8")).digest()[:HASH_BYTES] for line in lines
-    )
+    buf = b"".join(sha1(_normalized_dedup_bytes(line)).digest()[:HASH_BYTES] for line in lines)
     return np.frombuffer(buf, dtype="<u8").astype(np.uint64, copy=False)

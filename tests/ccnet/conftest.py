@@ -65,7 +65,7 @@ def ccnet_run(realdata: Path, tmp_path_factory: pytest.TempPathFactory) -> CCNet
         inputs=inputs,
         group_size=2,
         lm={"sp_vocab_size": 8000, "cutoff_sample_docs": 200},
-        classifier={"min_ref_pages": 5, "bucket": 20_000, "dim": 32},
+        classifier={"min_ref_pages": 5},
     )
     results = {}
     for spec in _wiki_stage(realdata):

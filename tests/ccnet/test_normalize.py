@@ -95,3 +95,12 @@ def test_ascii_fast_path_matches_the_general_rules(realdata) -> None:
     lines += ["Tab\there 2019\x7f", "A\x00B\x1fC 42"]
     assert sum(line.isascii() for line in lines) > 1000
     assert [normalize_for_dedup(line) for line in lines] == [general(line) for line in lines]
+    assert hash_lines(lines).tolist() == [line_hash(general(line)) for line in lines]
+
+    def general_lm(line: str) -> str:
+        line = ccn.strip_accents(line.strip().lower())
+        line = ccn._DIGIT_RE.sub("0", line)
+        line = "".join(UNICODE_PUNCT.get(c, c) for c in line)
+        return ccn._NON_PRINTING_RE.sub("", line)
+
+    assert [normalize_for_lm(line) for line in lines] == [general_lm(line) for line in lines]

@@ -169,3 +169,33 @@ def test_bad_inputs_counted_with_reasons(realdata: Path, tmp_path: Path) -> None
     assert removed["truncated_record"] == 1
     assert result.counters.totals["errors"] == 4
     assert result.counters.totals["docs_in"] > 10  # the good records were still read
+
+
+def test_classifier_trains_on_cited_crawl_pages_when_enough(ccnet_run, tmp_path: Path) -> None:
+    """Wikipedia citing crawl pages (URL spelled differently) makes them the positives."""
+    import shutil
+
+    from llamapipe.sources.commoncrawl.models import WIKIPEDIA_STAGE
+
+    run_dir = tmp_path / "run"
+    for stage in (WIKIPEDIA_STAGE, HASHES_STAGE, "ccnet-models", FILTERED_STAGE):
+        shutil.copytree(ccnet_run.run_dir / stage, run_dir / stage)
+    pages = _docs(run_dir, FILTERED_STAGE)[:12]
+    refs = run_dir / WIKIPEDIA_STAGE / "refs" / "99999.jsonl"
+    with open(refs, "w", encoding="utf-8") as fh:
+        for doc in pages:
+            url = doc.meta["url"]
+            scheme, rest = url.split("://", 1)
+            host_variant = rest[4:] if rest.startswith("www.") else "www." + rest
+            url = ("https" if scheme == "http" else "http") + "://" + host_variant + "#cite"
+            fh.write(json.dumps({"lang": "en", "title": "T", "url": url}) + "\n")
+    section = ccnet_run.section.model_copy(
+        update={"classifier": ccnet_run.section.classifier.model_copy(update={"min_ref_pages": 10})}
+    )
+    spec = next(s for s in build_stages_from_section(section) if s.name == CLASSIFIER_MODEL_STAGE)
+    result = run_stage(spec, run_dir, executor="inprocess")
+    training = json.loads((run_dir / CLASSIFIER_MODEL_STAGE / "training.json").read_text())
+    assert training["positives_source"] == "crawl_pages_cited_by_wikipedia"
+    assert training["positives"] == training["ref_pages_in_crawl"] >= 10
+    assert training["negatives"] == training["positives"]
+    assert "positives_from_wikipedia" not in result.counters.totals

@@ -83,8 +83,6 @@ def _reservoir(items: Iterator[str], k: int, rng: random.Random) -> list[str]:
 
 def process_train_classifier(ctx: ShardContext) -> None:
     """Build the training set and train the fastText supervised model (one shard)."""
-    import fasttext
-
     cfg = ctx.config
     ccfg = cfg["classifier"]
     languages = set(cfg["languages"])
@@ -94,15 +92,23 @@ def process_train_classifier(ctx: ShardContext) -> None:
     refs = read_ref_urls(wiki_dir, languages)
     ctx.counters.add("ref_urls", len(refs))
 
+    # One pass: cited pages are positives; a uniform reservoir of the other pages (bounded by
+    # max_positives, so memory does not grow with the crawl) supplies the negatives.
     positives: list[str] = []
-    others: list[str] = []
-    for doc in _iter_stage_documents(filtered_dir):
-        if canonical_url(doc.meta.get("url", "")) in refs:
-            if len(positives) < ccfg["max_positives"]:
-                positives.append(doc.text)
-        else:
-            others.append(doc.id)
-    ctx.counters.add("ref_pages_in_crawl", len(positives))
+    cited = 0
+
+    def not_cited() -> Iterator[str]:
+        nonlocal cited
+        for doc in _iter_stage_documents(filtered_dir):
+            if canonical_url(doc.meta.get("url", "")) in refs:
+                cited += 1
+                if len(positives) < ccfg["max_positives"]:
+                    positives.append(doc.text)
+            else:
+                yield doc.text
+
+    pool = _reservoir(not_cited(), ccfg["max_positives"], rng)
+    ctx.counters.add("ref_pages_in_crawl", cited)
     source = "crawl_pages_cited_by_wikipedia"
     if len(positives) < ccfg["min_ref_pages"]:
         source = "wikipedia_articles_fallback"
@@ -111,31 +117,18 @@ def process_train_classifier(ctx: ShardContext) -> None:
             d.text for d in _iter_stage_documents(wiki_dir) if d.meta.get("language") in languages
         )
         positives = _reservoir(wiki_texts, ccfg["max_positives"], rng)
-        # the cited crawl pages themselves are no longer positives: they may be negatives.
-        others = [d.id for d in _iter_stage_documents(filtered_dir)]
-    negative_ids = set(rng.sample(others, min(len(others), len(positives))))
-    if not positives or not negative_ids:
+    negatives = rng.sample(pool, min(len(pool), len(positives)))
+    if not positives or not negatives:
         raise ValueError(
             f"cannot train the reference classifier: {len(positives)} positives, "
-            f"{len(negative_ids)} negatives (need Wikipedia output and filtered crawl pages)"
+            f"{len(negatives)} negatives (need Wikipedia output and filtered crawl pages)"
         )
-    negatives = [d.text for d in _iter_stage_documents(filtered_dir) if d.id in negative_ids]
     examples = [f"{LABEL_REF} {classifier_text(t)}" for t in positives]
     examples += [f"{LABEL_RANDOM} {classifier_text(t)}" for t in negatives]
     rng.shuffle(examples)
     train_file = ctx.output("_train.txt")
     train_file.write_text("\n".join(examples) + "\n", encoding="utf-8")
-    model = fasttext.train_supervised(
-        input=str(train_file),
-        epoch=ccfg["epoch"],
-        lr=ccfg["lr"],
-        wordNgrams=ccfg["word_ngrams"],
-        dim=ccfg["dim"],
-        bucket=ccfg["bucket"],
-        thread=1,  # one thread: deterministic model for a given seed and data
-        seed=ctx.seed,
-        verbose=0,
-    )
+    model, lr_used = _train_supervised(train_file, ccfg, ctx.seed)
     model.save_model(str(ctx.output(MODEL_FILE)))
     train_file.unlink()
     ctx.counters.add("positives", len(positives))
@@ -147,12 +140,50 @@ def process_train_classifier(ctx: ShardContext) -> None:
                 "negatives": len(negatives),
                 "positives_source": source,
                 "ref_urls": len(refs),
-                "ref_pages_in_crawl": ctx.counters.totals["ref_pages_in_crawl"],
+                "ref_pages_in_crawl": cited,
+                "lr": lr_used,
             },
             indent=2,
         ),
         encoding="utf-8",
     )
+
+
+#: Attempts before giving up; each retry after a diverged ("Encountered NaN") run halves lr.
+NAN_RETRIES = 3
+
+
+def _train_supervised(train_file: Path, ccfg: dict[str, Any], seed: int) -> tuple[Any, float]:
+    """fastText supervised training, retried with half the learning rate when it diverges.
+
+    fastText aborts with "Encountered NaN" when training diverges; on small training sets it
+    also does so intermittently (measured here: small dim/bucket settings fail on some runs
+    with identical arguments), so one unlucky run must not fail the stage."""
+    import fasttext
+
+    lr = float(ccfg["lr"])
+    for attempt in range(NAN_RETRIES):
+        try:
+            model = fasttext.train_supervised(
+                input=str(train_file),
+                epoch=ccfg["epoch"],
+                lr=lr,
+                wordNgrams=ccfg["word_ngrams"],
+                dim=ccfg["dim"],
+                bucket=ccfg["bucket"],
+                thread=1,  # one thread: no Hogwild races between threads
+                seed=seed,
+                verbose=0,
+            )
+            return model, lr
+        except RuntimeError as exc:
+            if "NaN" not in str(exc) or attempt == NAN_RETRIES - 1:
+                raise RuntimeError(
+                    f"reference classifier training diverged ({exc}) at lr={lr}; "
+                    f"lower sources.commoncrawl.classifier.lr"
+                ) from exc
+            lr /= 2
+    raise AssertionError("unreachable")
 
 
 _models: dict[str, Any] = {}
