@@ -74,12 +74,17 @@ def score_requests(
     max_seq_len: int,
     device: str | torch.device = "cpu",
     pad_id: int = 0,
+    project: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> list[Score]:
     """Score requests in batches of similar length (longest first), returning input order.
 
     ``forward(tokens[B, S]) -> logits[B, S, V]`` must be causal, so right padding never changes
-    the logits of real positions. Log-softmax runs in float32 on the scored positions only, so
-    memory stays at B x continuation x V rather than B x S x V.
+    the logits of real positions. Log-softmax runs in float32 on the scored positions only.
+
+    With ``project`` (the output projection, hidden[..., D] -> logits[..., V]), ``forward``
+    returns final hidden states instead and only the continuation positions are projected: the
+    vocabulary projection is most of a small model's FLOPs, and contexts are longer than
+    continuations.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -93,12 +98,13 @@ def score_requests(
         for row, i in enumerate(batch):
             inputs = prepared[i][0][:-1]
             tokens[row, : len(inputs)] = torch.tensor(inputs, dtype=torch.long)
-        logits = forward(tokens.to(device))
+        outputs = forward(tokens.to(device))
         for row, i in enumerate(batch):
             sequence, scored = prepared[i]
             length = len(sequence) - 1
             targets = torch.tensor(sequence[length - scored + 1 :], dtype=torch.long)
-            step_logits = logits[row, length - scored : length].float().cpu()
+            step = outputs[row, length - scored : length]
+            step_logits = (project(step) if project is not None else step).float().cpu()
             logprobs = F.log_softmax(step_logits, dim=-1)
             picked = logprobs.gather(-1, targets[:, None]).squeeze(-1)
             greedy = bool((step_logits.argmax(dim=-1) == targets).all())

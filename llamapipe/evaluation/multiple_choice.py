@@ -93,8 +93,12 @@ def evaluate_multiple_choice(
     max_seq_len: int = 2048,
     device: str | torch.device = "cpu",
     skipped: dict[str, int] | None = None,
+    project: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> TaskResult:
-    """Score every choice of every item in batches and return the task's accuracies."""
+    """Score every choice of every item in batches and return the task's accuracies.
+
+    ``forward``/``project``: see :func:`score_requests` (logits, or hidden states + projection).
+    """
     requests: list[Request] = []
     owners: list[tuple[int, int]] = []  # (item index, choice index) of each request
     for index, item in enumerate(items):
@@ -104,7 +108,12 @@ def evaluate_multiple_choice(
             requests.append(make_request(encoder, prompt, sep + choice))
             owners.append((index, choice_index))
     scores = score_requests(
-        forward, requests, batch_size=batch_size, max_seq_len=max_seq_len, device=device
+        forward,
+        requests,
+        batch_size=batch_size,
+        max_seq_len=max_seq_len,
+        device=device,
+        project=project,
     )
     loglik: list[list[float]] = [[0.0] * len(item.choices) for item in items]
     gold_logprob = 0.0

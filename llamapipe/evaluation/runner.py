@@ -89,6 +89,16 @@ def settings_digest(eval_cfg: EvalConfig, base_dir: str | Path, tokens: Path) ->
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def hidden_states(model: Transformer, tokens: torch.Tensor) -> torch.Tensor:
+    """Final (normed) hidden states [B, S, dim]: the forward pass with ``output`` bypassed."""
+    output = model.output
+    model.output = torch.nn.Identity()
+    try:
+        return model(tokens)
+    finally:
+        model.output = output
+
+
 def evaluate_model(
     model: torch.nn.Module,
     args: ModelArgs,
@@ -133,6 +143,12 @@ def _evaluate(
     def fused_mean_loss(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return model(inputs, targets=targets)
 
+    is_llama = isinstance(model, Transformer)
+    # Multiple choice on our Transformer: hidden states out, vocabulary projection only on the
+    # continuation positions (see score_requests).
+    score_forward = (lambda batch: hidden_states(model, batch)) if is_llama else forward
+    project = model.output if is_llama else None
+
     results: dict[str, Any] = {"max_seq_len": max_seq_len, "perplexity": {}, "tasks": {}}
     if eval_cfg.perplexity and tokens is not None and (Path(tokens) / "valid").is_dir():
         started = time.perf_counter()
@@ -144,14 +160,14 @@ def _evaluate(
             max_tokens=eval_cfg.perplexity_max_tokens,
             batch_size=eval_cfg.batch_size,
             device=device,
-            mean_loss=fused_mean_loss if isinstance(model, Transformer) else None,
+            mean_loss=fused_mean_loss if is_llama else None,
         )
         results["perplexity_seconds"] = round(time.perf_counter() - started, 3)
     for task in eval_cfg.tasks if tasks is None else tasks:
         started = time.perf_counter()
         data = load_task(resolve(task.path, base_dir), strict=eval_cfg.strict, limit=task.limit)
         result = evaluate_multiple_choice(
-            forward,
+            score_forward,
             encoder,
             data.items,
             task_name=task.name,
@@ -163,6 +179,7 @@ def _evaluate(
             max_seq_len=max_seq_len,
             device=device,
             skipped=dict(data.skipped),
+            project=project,
         )
         entry = result.to_dict()
         entry["path"] = str(data.path)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from llamapipe.evaluation.encoder import SentencePieceEncoder
 from llamapipe.evaluation.loglikelihood import make_request, score_requests
 from llamapipe.evaluation.perplexity import heldout_perplexity, plan_windows, stream_perplexity
+from llamapipe.evaluation.runner import hidden_states
 from llamapipe.formats.token_shards import TokenShardSet, TokenShardWriter
 from llamapipe.model import build_transformer
 
@@ -101,6 +102,16 @@ def test_continuation_split_and_batched_scores_match_single(sp_model, tiny_args)
         make_request(encoder, "Hello", " world"),
     ]
     batched = score_requests(model, requests, batch_size=3, max_seq_len=64)
+    projected = score_requests(
+        lambda tokens: hidden_states(model, tokens),
+        requests,
+        batch_size=2,
+        max_seq_len=64,
+        project=model.output,
+    )
+    assert [s.num_tokens for s in projected] == [s.num_tokens for s in batched]
+    for a, b in zip(batched, projected, strict=True):
+        assert a.logprob == pytest.approx(b.logprob, abs=1e-4) and a.is_greedy == b.is_greedy
     single = [score_requests(model, [r], batch_size=1, max_seq_len=64)[0] for r in requests]
     for a, b in zip(batched, single, strict=True):
         assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
