@@ -199,3 +199,35 @@ def test_classifier_trains_on_cited_crawl_pages_when_enough(ccnet_run, tmp_path:
     assert training["positives"] == training["ref_pages_in_crawl"] >= 10
     assert training["negatives"] == training["positives"]
     assert "positives_from_wikipedia" not in result.counters.totals
+
+
+def test_user_supplied_cc_net_models_and_cutoffs(ccnet_run, tmp_path: Path) -> None:
+    """`lm.models_dir` with en.sp.model / en.arpa.bin: nothing trained, the given cutoffs used."""
+    import shutil
+
+    from llamapipe.sources.commoncrawl import MODELS_STAGE
+
+    supplied = tmp_path / "cc_net_models"
+    supplied.mkdir()
+    for name in ("en.sp.model", "en.arpa.bin"):
+        shutil.copyfile(ccnet_run.run_dir / MODELS_STAGE / name, supplied / name)
+    run_dir = tmp_path / "run"
+    shutil.copytree(ccnet_run.run_dir / HASHES_STAGE, run_dir / HASHES_STAGE)
+    lm = ccnet_run.section.lm.model_copy(
+        update={"models_dir": str(supplied), "cutoffs": {"en": (340.0, 520.0)}}
+    )
+    section = ccnet_run.section.model_copy(update={"lm": lm})
+    models_spec = next(s for s in build_stages_from_section(section) if s.name == MODELS_STAGE)
+    assert models_spec.upstream == [HASHES_STAGE]  # no Wikipedia needed
+    run_stage(models_spec, run_dir, executor="inprocess")
+    info = json.loads((run_dir / MODELS_STAGE / "en.json").read_text())
+    assert info["trained"] is False and info["cutoffs_from"] == "config"
+    assert info["cutoffs"] == [340.0, 520.0]
+    assert info["sp_model"] == str((supplied / "en.sp.model").resolve())
+    assert not (run_dir / MODELS_STAGE / "en.arpa.bin").exists()
+    missing = section.model_copy(
+        update={"lm": lm.model_copy(update={"models_dir": str(tmp_path / "none")})}
+    )
+    spec = next(s for s in build_stages_from_section(missing) if s.name == MODELS_STAGE)
+    with pytest.raises(Exception, match="supplied cc_net model missing"):
+        run_stage(spec, run_dir, executor="inprocess", retries=0, force=True)
