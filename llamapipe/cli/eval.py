@@ -29,6 +29,10 @@ def eval_command(
     force: Annotated[
         bool, typer.Option("--force", help="Recompute even if results.json is current.")
     ] = False,
+    all_checkpoints: Annotated[
+        bool,
+        typer.Option("--all", help="Evaluate every kept checkpoint of the size, oldest first."),
+    ] = False,
 ) -> None:
     """Evaluate a checkpoint: perplexity on each source's held-out tokens, then every task in
     [eval.tasks] (zero/few-shot, acc and length-normalized acc); writes
@@ -38,15 +42,23 @@ def eval_command(
     """
     from llamapipe.evaluation.report import results_tables
     from llamapipe.evaluation.runner import results_path, run_eval
+    from llamapipe.training.checkpoint import list_checkpoints
 
     cfg = load_cli_config(config, overrides, check_inputs=False)
-    try:
-        results = run_eval(cfg, size=size, checkpoint=checkpoint, force=force)
-    except LlamapipeError:
-        raise
-    except (FileNotFoundError, ValueError) as exc:
-        raise InputError(str(exc)) from exc
+    targets: list[Path | None] = [checkpoint]
+    if all_checkpoints:
+        train_dir = cfg.run_dir / "train" / (size or cfg.train.size)
+        targets = list(list_checkpoints(train_dir))
+        if not targets:
+            raise InputError(f"{train_dir}: no complete checkpoint (run `llamapipe train`)")
     out = Console()
-    for table in results_tables(results):
-        out.print(table)
-    out.print(f"results: {results_path(cfg, Path(results['checkpoint']))}")
+    for target in targets:
+        try:
+            results = run_eval(cfg, size=size, checkpoint=target, force=force)
+        except LlamapipeError:
+            raise
+        except (FileNotFoundError, ValueError) as exc:
+            raise InputError(str(exc)) from exc
+        for table in results_tables(results):
+            out.print(table)
+        out.print(f"results: {results_path(cfg, Path(results['checkpoint']))}")

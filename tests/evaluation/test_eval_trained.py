@@ -221,6 +221,9 @@ def test_cli_commands_on_the_trained_run(trained_run: PipelineConfig, tmp_path: 
     result = runner.invoke(app, ["eval", "-c", str(toml)], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "copa" in result.output and "perplexity" in result.output.lower()
+    every = runner.invoke(app, ["eval", "-c", str(toml), "--all"], terminal_width=200)
+    assert every.exit_code == 0, every.output
+    assert "tiny-step_000060" in every.output
 
     args = ["generate", "-c", str(toml), "-p", "Alice was", "--max-tokens", "12", "--seed", "3"]
     first = runner.invoke(app, args)
