@@ -34,8 +34,10 @@ def eval_command(
         typer.Option("--all", help="Evaluate every kept checkpoint of the size, oldest first."),
     ] = False,
 ) -> None:
-    """Evaluate a checkpoint: perplexity on each source's held-out tokens, then every task in
-    [eval.tasks] (zero/few-shot, acc and length-normalized acc); writes
+    """Evaluate a checkpoint: held-out perplexity per source and multiple-choice accuracy.
+
+    Perplexity on each source's validation tokens, then every task of \\[eval.tasks]
+    (zero/few-shot; acc and length-normalized acc). Writes
     <run>/eval/<size>-<checkpoint>/results.json and prints the tables.
 
     Example: llamapipe eval -c pipeline.toml --size demo --set eval.batch_size=16

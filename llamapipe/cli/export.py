@@ -24,8 +24,10 @@ def export_command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rewrite even if current.")] = False,
 ) -> None:
-    """Write a checkpoint as a transformers LlamaForCausalLM directory (config.json, safetensors,
-    tokenizer, generation_config.json); dtype and shard size come from [eval.export].
+    """Export a checkpoint as a Hugging Face LlamaForCausalLM directory.
+
+    config.json, safetensors (sharded above eval.export.max_shard_size), tokenizer files and
+    generation_config.json; dtype and shard size come from \\[eval.export].
 
     Example: llamapipe export -c pipeline.toml --format hf --set eval.export.dtype="bfloat16"
     """
@@ -47,8 +49,10 @@ def import_command(
     hf_dir: Annotated[Path, typer.Argument(help="A Hugging Face Llama model directory.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint directory to write.")],
 ) -> None:
-    """Import a Hugging Face Llama model (config.json + safetensors) as a llamapipe checkpoint
-    that `llamapipe eval/generate --checkpoint` read and training can start from.
+    """Import a Hugging Face Llama model directory as a llamapipe checkpoint.
+
+    Reads config.json + safetensors; the checkpoint works with eval/generate --checkpoint and
+    as a starting point for training.
 
     Example: llamapipe import-hf runs/demo/export/hf --out runs/demo/imported/demo-hf
     """
