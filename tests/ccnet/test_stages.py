@@ -231,3 +231,30 @@ def test_user_supplied_cc_net_models_and_cutoffs(ccnet_run, tmp_path: Path) -> N
     spec = next(s for s in build_stages_from_section(missing) if s.name == MODELS_STAGE)
     with pytest.raises(Exception, match="supplied cc_net model missing"):
         run_stage(spec, run_dir, executor="inprocess", retries=0, force=True)
+
+
+def test_first_occurrence_marks_follow_input_order(tmp_path: Path) -> None:
+    import numpy as np
+
+    from llamapipe.engine import Counters, FinalizeContext
+    from llamapipe.sources.commoncrawl.stages import (
+        dochash_path,
+        finalize_first_occurrences,
+        first_occurrence_path,
+    )
+
+    shards = {0: [5, 7, 5], 1: [9, 7], 3: [], 4: [1, 9, 2]}
+    for index, values in shards.items():
+        path = dochash_path(tmp_path, index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, np.asarray(values, dtype=np.uint64))
+    ctx = FinalizeContext("s", tmp_path, tmp_path, {}, 0, False, [], Counters())
+    finalize_first_occurrences(ctx)
+    masks = {i: np.load(first_occurrence_path(tmp_path, i)).tolist() for i in shards}
+    assert masks == {
+        0: [True, True, False],
+        1: [True, False],
+        3: [],
+        4: [True, False, True],
+    }
+    assert ctx.counters.totals["exact_duplicate_documents"] == 3

@@ -29,6 +29,7 @@ from llamapipe.sources.commoncrawl.stages import (
     CLASSIFIED_STAGE,
     FILTERED_STAGE,
     FINAL_STAGE,
+    finalize_first_occurrences,
     process_filtered,
     process_final,
     process_hashes,
@@ -70,14 +71,6 @@ def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpe
 
     def per_shard_plan() -> list[ShardSpec]:
         return [ShardSpec(index=s.index, params={"wet": s.inputs[0]}) for s in wet_plan(hashes_cfg)]
-
-    def final_plan() -> list[ShardSpec]:
-        shards = per_shard_plan()
-        indexes = [s.index for s in shards]
-        return [
-            ShardSpec(index=s.index, params={"wet": s.params["wet"], "earlier": indexes[:pos]})
-            for pos, s in enumerate(shards)
-        ]
 
     stages = [
         StageSpec(
@@ -127,12 +120,13 @@ def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpe
             plan=per_shard_plan,
             process=process_classified,
             upstream=classified_upstream,
+            finalize=finalize_first_occurrences,
             description="keep pages with P(Wikipedia reference) >= threshold",
         ),
         StageSpec(
             name=FINAL_STAGE,
             config=full_cfg,
-            plan=final_plan,
+            plan=per_shard_plan,
             process=process_final,
             upstream=[CLASSIFIED_STAGE],
             description="exact document dedup across dumps (first occurrence wins)",

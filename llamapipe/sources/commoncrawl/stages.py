@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from llamapipe.engine import ShardContext
+from llamapipe.engine import FinalizeContext, ShardContext
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.formats.wet import SKIP_EMPTY_RECORD
 from llamapipe.sources.commoncrawl.documents import (
@@ -124,39 +125,61 @@ def dochash_path(stage_dir: Path, index: int) -> Path:
     return stage_dir / "dochashes" / f"{index:05d}.npy"
 
 
+def first_occurrence_path(stage_dir: Path, index: int) -> Path:
+    return stage_dir / "first_occurrence" / f"{index:05d}.npy"
+
+
+def finalize_first_occurrences(ctx: FinalizeContext) -> None:
+    """After all classified shards: which documents are the first occurrence of their text.
+
+    One global pass, in input order (shard index, then position): the document hashes of all
+    shards are concatenated, stably sorted, and the first of each run of equal hashes is kept.
+    Writes one boolean mask per shard, read by the final stage's shards. Memory: ~17 bytes
+    per document, once (a per-shard lookup of all earlier shards would reread O(shards^2)).
+    """
+    paths = sorted((ctx.stage_dir / "dochashes").glob("*.npy"))
+    indexes = [int(p.stem) for p in paths]
+    arrays = [np.load(p, allow_pickle=False) for p in paths]
+    sizes = [a.size for a in arrays]
+    hashes = np.concatenate(arrays) if arrays else np.empty(0, np.uint64)
+    del arrays
+    order = np.argsort(hashes, kind="stable")
+    first_sorted = np.ones(hashes.size, dtype=bool)
+    if hashes.size > 1:
+        ranked = hashes[order]
+        first_sorted[1:] = ranked[1:] != ranked[:-1]
+        del ranked
+    keep = np.empty(hashes.size, dtype=bool)
+    keep[order] = first_sorted
+    offset = 0
+    for index, size in zip(indexes, sizes, strict=True):
+        target = first_occurrence_path(ctx.stage_dir, index)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.stem + ".tmp.npy")
+        np.save(tmp, keep[offset : offset + size], allow_pickle=False)
+        os.replace(tmp, target)
+        offset += size
+    ctx.counters.add("exact_duplicate_documents", int(hashes.size - keep.sum()))
+
+
 def process_final(ctx: ShardContext) -> None:
     """Exact document dedup across every input and dump: the first occurrence wins.
 
-    Shard i drops a document whose text already appeared in a shard j < i (their hashes were
-    written by the classified stage) or earlier in shard i. Shards follow the input order, so
-    "first" means first in the configured inputs.
+    The classified stage's finalize step marked, over all shards in input order, which pages
+    are the first with their text; this shard keeps those. Shards follow the configured input
+    order, so "first" means first in the inputs (earlier dumps first when listed first).
     """
     upstream = ctx.upstream_dir(CLASSIFIED_STAGE)
     index = ctx.shard.index
-    earlier = [
-        np.load(dochash_path(upstream, j), allow_pickle=False) for j in ctx.shard.params["earlier"]
-    ]
-    prior = np.unique(np.concatenate(earlier)) if earlier else np.empty(0, np.uint64)
-    seen: set[int] = set()
     shard_path = upstream / "shards" / f"{index:05d}.parquet"
+    dedup = ctx.config["exact_dedup"]
+    keep = np.load(first_occurrence_path(upstream, index), allow_pickle=False) if dedup else None
     with ctx.document_writer() as writer:
         if not shard_path.exists():
             return
-        for doc in read_documents(shard_path):
+        for position, doc in enumerate(read_documents(shard_path)):
             ctx.counters.add("docs_in")
-            key = document_hash(doc.text)
-            if not ctx.config["exact_dedup"]:
-                writer.write(doc)
-                continue
-            if key in seen or _in_sorted(prior, key):
+            if keep is not None and not keep[position]:
                 ctx.counters.removed("exact_duplicate_document")
                 continue
-            seen.add(key)
             writer.write(doc)
-
-
-def _in_sorted(sorted_hashes: np.ndarray, key: int) -> bool:
-    if sorted_hashes.size == 0:
-        return False
-    pos = int(np.searchsorted(sorted_hashes, np.uint64(key)))
-    return pos < sorted_hashes.size and int(sorted_hashes[pos]) == key
