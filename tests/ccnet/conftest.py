@@ -74,3 +74,30 @@ def ccnet_run(realdata: Path, tmp_path_factory: pytest.TempPathFactory) -> CCNet
     for spec in stages:
         results[spec.name] = run_stage(spec, run_dir, executor="inprocess")
     return CCNetRun(run_dir, inputs, section, stages, results)
+
+
+@pytest.fixture(scope="session")
+def sample_run(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> CCNetRun:
+    """The CCNet sub-stages on the project's own sample (data/commoncrawl, data/wikipedia)."""
+    from types import SimpleNamespace
+
+    from llamapipe.sources import wikipedia
+    from llamapipe.sources.commoncrawl import build_stages_from_section
+
+    require_kenlm()
+    data = repo_root / "data"
+    run_dir = tmp_path_factory.mktemp("ccnet-sample") / "run"
+    wiki = WikipediaSourceConfig(inputs=[str(data / "wikipedia" / "*.xml.bz2")])
+    results = {}
+    for spec in wikipedia.build_stages(SimpleNamespace(sources=SimpleNamespace(wikipedia=wiki))):
+        results[spec.name] = run_stage(spec, run_dir, executor="inprocess")
+    inputs = [str(data / "commoncrawl" / "CC-MAIN-2099-00-sample-*.warc.wet.gz")]
+    section = CommonCrawlSourceConfig(
+        inputs=inputs,
+        lm={"sp_vocab_size": 2000, "cutoff_sample_docs": 1000},
+        classifier={"min_ref_pages": 20},
+    )
+    stages = build_stages_from_section(section)
+    for spec in stages:
+        results[spec.name] = run_stage(spec, run_dir, executor="inprocess")
+    return CCNetRun(run_dir, inputs, section, stages, results)
