@@ -66,7 +66,13 @@ def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpe
         section, wet_keys | {"languages", "lid_threshold", "lid_model", "lm"}
     )
     filtered_cfg = models_cfg
-    full_cfg = _stage_config(section)
+    # Each stage's config holds only the keys it reads: changing the classifier threshold must
+    # not redo the dedup/LID/LM pass. Upstream changes still propagate through the upstream
+    # manifests' digests.
+    classifier_cfg = _stage_config(
+        section, wet_keys | {"languages", "lid_threshold", "lid_model", "lm", "classifier"}
+    )
+    final_cfg = _stage_config(section, {"exact_dedup"})
     trains_lm = section.lm.models_dir is None
 
     def per_shard_plan() -> list[ShardSpec]:
@@ -105,7 +111,7 @@ def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpe
         stages.append(
             StageSpec(
                 name=CLASSIFIER_MODEL_STAGE,
-                config=full_cfg,
+                config=classifier_cfg,
                 plan=lambda: [ShardSpec(index=0)],
                 process=process_train_classifier,
                 upstream=[FILTERED_STAGE, WIKIPEDIA_STAGE],
@@ -116,7 +122,7 @@ def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpe
     stages += [
         StageSpec(
             name=CLASSIFIED_STAGE,
-            config=full_cfg,
+            config=classifier_cfg,
             plan=per_shard_plan,
             process=process_classified,
             upstream=classified_upstream,
@@ -125,7 +131,7 @@ def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpe
         ),
         StageSpec(
             name=FINAL_STAGE,
-            config=full_cfg,
+            config=final_cfg,
             plan=per_shard_plan,
             process=process_final,
             upstream=[CLASSIFIED_STAGE],
