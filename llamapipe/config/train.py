@@ -62,4 +62,4 @@ class TrainConfig(StrictModel):
     #: Peak FLOP/s of one device for MFU; default: known GPU table, or measured matmul on CPU.
     peak_flops: float | None = Field(None, gt=0)
     #: Tokens per chunk of the fused output projection + cross-entropy.
-    loss_chunk_tokens: int = Field(2048, gt=0)
+    loss_chunk_tokens: int = Field(256, gt=0)

@@ -110,7 +110,7 @@ class Transformer(nn.Module):
         )
         self.norm = RMSNorm(args.dim, eps=args.norm_eps)
         self.output = nn.Linear(args.dim, args.vocab_size, bias=False)
-        self.loss_chunk_size = 2048
+        self.loss_chunk_size = 256
         if self.tok_embeddings.weight.device.type != "meta":
             self.init_weights()
 

@@ -190,3 +190,29 @@ def test_bad_model_arguments_are_rejected() -> None:
         ModelArgs(dim=64, n_heads=4, attention="flash9")
     with pytest.raises(ValueError, match="unknown model argument"):
         ModelArgs.from_dict({"dim": 64, "n_heads": 4, "bogus": 1})
+
+
+def test_chunked_loss_under_bf16_autocast_matches_autocast_reference() -> None:
+    torch.manual_seed(0)
+    hidden = torch.randn(2500, 32, requires_grad=True)  # > one 1024-token weight-grad group
+    weight = torch.randn(200, 32, requires_grad=True)
+    targets = torch.randint(0, 200, (2500,))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours = chunked_linear_cross_entropy(hidden, weight, targets, chunk_size=96)
+        grads = torch.autograd.grad(ours, (hidden, weight))
+        reference = F.cross_entropy((hidden @ weight.t()).float(), targets)
+        expected = torch.autograd.grad(reference, (hidden, weight))
+    torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-4)
+    for a, b in zip(grads, expected, strict=True):
+        assert a.dtype == b.dtype == torch.float32
+        torch.testing.assert_close(a, b, atol=2e-2 * float(b.abs().max()), rtol=0)
+
+
+def test_chunked_loss_survives_hopeless_predictions() -> None:
+    hidden = torch.tensor([[100.0, 0.0], [0.0, 1.0]])
+    weight = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    targets = torch.tensor([1, 2])  # first target's logit is 200 below the best: p underflows
+    ours = chunked_linear_cross_entropy(hidden, weight, targets)
+    reference = F.cross_entropy(hidden @ weight.t(), targets)
+    assert torch.isfinite(ours)
+    torch.testing.assert_close(ours, reference)
