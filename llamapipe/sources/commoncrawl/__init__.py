@@ -72,6 +72,10 @@ def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpe
     classifier_cfg = _stage_config(
         section, wet_keys | {"languages", "lid_threshold", "lid_model", "lm", "classifier"}
     )
+    training_cfg = {
+        **classifier_cfg,
+        "classifier": {k: v for k, v in classifier_cfg["classifier"].items() if k != "threshold"},
+    }
     final_cfg = _stage_config(section, {"exact_dedup"})
     trains_lm = section.lm.models_dir is None
 
@@ -111,7 +115,7 @@ def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpe
         stages.append(
             StageSpec(
                 name=CLASSIFIER_MODEL_STAGE,
-                config=classifier_cfg,
+                config=training_cfg,
                 plan=lambda: [ShardSpec(index=0)],
                 process=process_train_classifier,
                 upstream=[FILTERED_STAGE, WIKIPEDIA_STAGE],
