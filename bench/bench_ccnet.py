@@ -144,8 +144,10 @@ def bench_filters(
     """Our per-document steps alone: dedup + LID + perplexity + bucket, and LID alone.
 
     The dedup group is one copy of the two real shards (a real group), so repeated copies of
-    the documents are filtered like the first one rather than deduplicated away."""
+    the documents are filtered like the first one rather than deduplicated away. The pages'
+    line hashes come from the hash pass, as in the stage (untimed here)."""
     from llamapipe.sources.commoncrawl.models import load_language_models
+    from llamapipe.text.ccnet_normalize import hash_lines
     from llamapipe.text.langid import LanguageIdentifier
     from llamapipe.text.paragraph_dedup import GroupDuplicates, ShardLineHashes
 
@@ -155,8 +157,9 @@ def bench_filters(
     model.scorer.perplexity("warm up")
     lid.identify("warm up")
     texts = ["\n".join(doc) for doc in docs]
+    hashes = [hash_lines(doc) for doc in docs]
 
-    return _best_of(rounds, lambda: _filters_once(docs, group, lid, model, texts))
+    return _best_of(rounds, lambda: _filters_once(docs, hashes, group, lid, model, texts))
 
 
 def _best_of(rounds: int, once) -> dict:
@@ -167,14 +170,14 @@ def _best_of(rounds: int, once) -> dict:
     }
 
 
-def _filters_once(docs, group, lid, model, texts) -> dict:
+def _filters_once(docs, hashes, group, lid, model, texts) -> dict:
     from llamapipe.text.paragraph_dedup import dedup_document
     from llamapipe.text.perplexity import bucket_for
 
     start = time.process_time()
     kept = 0
-    for doc in docs:
-        result = dedup_document(doc, group)
+    for doc, doc_hashes in zip(docs, hashes, strict=True):
+        result = dedup_document(doc, group, doc_hashes)
         if not result.kept_lines:
             continue
         text = result.text

@@ -119,14 +119,19 @@ class DedupResult:
         return "\n".join(self.kept_lines)
 
 
-def dedup_document(lines: Sequence[str], group: GroupDuplicates) -> DedupResult:
+def dedup_document(
+    lines: Sequence[str], group: GroupDuplicates, hashes: np.ndarray | None = None
+) -> DedupResult:
     """Drop the document's lines that are duplicated in the group, and in-document repeats.
 
     With group counts built from every shard, a line repeated inside a document already counts
     twice and goes entirely; the in-document check below also covers documents whose shard was
     not part of the hashed group (then the first occurrence is kept).
     """
-    hashes = hash_lines(lines)
+    if hashes is None:
+        hashes = hash_lines(lines)
+    elif hashes.shape != (len(lines),):
+        raise ValueError(f"{hashes.shape[0]} hashes for {len(lines)} lines")
     drop = group.contains(hashes)
     seen: set[int] = set()
     kept: list[str] = []

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from llamapipe.formats.wet import WetRecord, read_wet, segment_name
 from llamapipe.text.langid import LanguageIdentifier
 from llamapipe.text.paragraph_dedup import GroupDuplicates, dedup_document
@@ -93,9 +95,11 @@ def dedup_and_identify(
     languages: set[str],
     lid_threshold: float,
     removed: Callable[[str], None],
+    line_hashes: np.ndarray | None = None,
 ) -> FilteredPage | None:
-    """CCNet order: paragraph dedup, then language id on the deduplicated text."""
-    result = dedup_document(page.lines, group)
+    """CCNet order: paragraph dedup, then language id on the deduplicated text.
+    `line_hashes`: the page's line hashes when already known (from the hash pass)."""
+    result = dedup_document(page.lines, group, line_hashes)
     if not result.kept_lines:
         removed(REMOVED_ALL_LINES_DUPLICATED)
         return None

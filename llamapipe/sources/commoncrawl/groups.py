@@ -33,6 +33,12 @@ def hash_paths(hashes_dir: Path, index: int) -> tuple[Path, Path]:
     return hashes_dir / "hashes" / f"{index:05d}.npy", hashes_dir / "counts" / f"{index:05d}.npy"
 
 
+def line_hashes_path(hashes_dir: Path, index: int) -> Path:
+    """Every kept page's line hashes in reading order (8 B/line): the filter pass reuses them
+    instead of normalizing and hashing every line a second time."""
+    return hashes_dir / "lines" / f"{index:05d}.npy"
+
+
 _group_cache: dict[tuple[str, tuple[int, ...]], GroupDuplicates] = {}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from llamapipe.engine import FinalizeContext, ShardContext
+from llamapipe.errors import InputError
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.formats.wet import SKIP_EMPTY_RECORD
 from llamapipe.sources.commoncrawl.documents import (
@@ -19,7 +20,12 @@ from llamapipe.sources.commoncrawl.documents import (
     doc_id,
     iter_pages,
 )
-from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, hash_paths, load_group
+from llamapipe.sources.commoncrawl.groups import (
+    HASHES_STAGE,
+    hash_paths,
+    line_hashes_path,
+    load_group,
+)
 from llamapipe.sources.commoncrawl.models import MODELS_STAGE, load_language_models
 from llamapipe.text.ccnet_normalize import hash_lines
 from llamapipe.text.langid import LanguageIdentifier
@@ -29,6 +35,7 @@ from llamapipe.text.perplexity import bucket_for
 FILTERED_STAGE = "ingest/commoncrawl/filtered"
 CLASSIFIED_STAGE = "ingest/commoncrawl/classified"
 FINAL_STAGE = "ingest/commoncrawl"
+CHANGED_SINCE_HASHED = "line count differs from the hash pass; rebuild the hashes stage"
 
 
 def _cache_dir(config: dict[str, Any]) -> Path | None:
@@ -63,7 +70,10 @@ def process_hashes(ctx: ShardContext) -> None:
         ctx.counters.add("docs_in")
         arrays.append(hash_lines(page.lines))
         lines += len(page.lines)
-    shard = ShardLineHashes.from_hash_arrays(arrays)
+    in_order = np.concatenate(arrays) if arrays else np.empty(0, np.uint64)
+    del arrays
+    np.save(ctx.output(str(line_hashes_path(Path("."), ctx.shard.index))), in_order)
+    shard = ShardLineHashes.from_hash_arrays([in_order])
     hashes_path, counts_path = hash_paths(Path("."), ctx.shard.index)
     shard.save(ctx.output(str(hashes_path)), ctx.output(str(counts_path)))
     ctx.counters.add("lines", lines)
@@ -74,7 +84,10 @@ def process_filtered(ctx: ShardContext) -> None:
     """Pass 2: paragraph dedup, language id, perplexity and bucket of every page of one shard."""
     cfg = ctx.config
     ref = ctx.shard.inputs[0]
-    group = load_group(ctx.upstream_dir(HASHES_STAGE), ctx.shard.params["group"])
+    hashes_dir = ctx.upstream_dir(HASHES_STAGE)
+    group = load_group(hashes_dir, ctx.shard.params["group"])
+    line_hashes = np.load(line_hashes_path(hashes_dir, ctx.shard.index), mmap_mode="r")
+    offset = 0
     lid = LanguageIdentifier(cfg["lid_model"])
     models = load_language_models(ctx.upstream_dir(MODELS_STAGE), cfg["languages"])
     languages = set(cfg["languages"])
@@ -91,8 +104,13 @@ def process_filtered(ctx: ShardContext) -> None:
             ctx.counters.add("docs_in")
             ctx.counters.add("bytes_in", len(page.record.raw_content.encode("utf-8")))
             ctx.counters.add("lines_in", len(page.lines))
+            end = offset + len(page.lines)
+            if end > line_hashes.size:
+                raise InputError(f"{ref}: {CHANGED_SINCE_HASHED}")
+            hashes = np.asarray(line_hashes[offset:end])
+            offset = end
             kept = dedup_and_identify(
-                page, group, lid, languages, cfg["lid_threshold"], ctx.counters.removed
+                page, group, lid, languages, cfg["lid_threshold"], ctx.counters.removed, hashes
             )
             if kept is None:
                 continue
@@ -114,6 +132,8 @@ def process_filtered(ctx: ShardContext) -> None:
                     meta=meta,
                 )
             )
+    if offset != line_hashes.size:
+        raise InputError(f"{ref}: {CHANGED_SINCE_HASHED}")
 
 
 def document_hash(text: str) -> int:
