@@ -95,6 +95,12 @@ class CheckpointManager:
         self.group = dist.new_group(backend="gloo") if async_save else None
         self.async_save = async_save
         self._pending: tuple[Future, Path, Path, dict[str, Any]] | None = None
+        if self.rank == 0 and self.root.is_dir():
+            # Left by a run killed mid-save; never complete, never loaded.
+            for partial in self.root.glob(f"{STEP_PREFIX}*.tmp"):
+                shutil.rmtree(partial, ignore_errors=True)
+        if dist.is_initialized():
+            dist.barrier()
 
     def save(
         self,
