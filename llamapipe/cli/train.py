@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -81,13 +82,15 @@ def train_command(
 
     cfg = load_cli_config(Path(config), extra, check_inputs=False)
     result = run_training(cfg, size or cfg.train.size, steps=steps, resume=resume)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 reports
+        return
     if result.losses:
         console.print(
             f"trained {result.train_dir.name} steps {result.start_step + 1}-{result.final_step} "
             f"of {result.total_steps}; final loss {result.losses[-1]:.4f}; "
             f"checkpoint {result.last_checkpoint}"
         )
-    elif result.losses == [] and result.final_step == result.start_step:
+    else:
         console.print(
             f"{result.train_dir.name}: already at step {result.final_step} of "
             f"{result.total_steps}; nothing to train ({result.last_checkpoint})"

@@ -17,6 +17,7 @@ import json
 import shutil
 import warnings
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +205,8 @@ def load_model_for_inference(
     if not args_path.exists():
         raise FileNotFoundError(f"{args_path}: not a llamapipe checkpoint (no {MODEL_ARGS})")
     args = ModelArgs.load(args_path)
+    if args.attention == "xformers" and torch.device(device).type != "cuda":
+        args = replace(args, attention="sdpa")  # same weights; xformers has no CPU kernel
     model = build_transformer(args, device="meta")
     model.to_empty(device=device)
     state = {"model": model.state_dict()}

@@ -97,6 +97,7 @@ def test_resume_after_sigkill_equals_uninterrupted(token_run: Path, tmp_path: Pa
     reference = train(cfg, tmp_path / "reference", steps=stop).losses
     losses = metric_losses(killed_dir)
     assert [losses[s] for s in range(1, stop + 1)] == reference
+    assert not list((killed_dir / "train" / "tiny" / "checkpoints").glob("*.tmp"))
 
 
 def test_unknown_size_is_a_clear_error(token_run: Path, tmp_path: Path) -> None:
