@@ -8,11 +8,14 @@ The LM and the classifier are trained on the Wikipedia stage's output of the rea
 
 from __future__ import annotations
 
+import gzip
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
 from llamapipe.config.sources.wikipedia import WikipediaSourceConfig
@@ -101,3 +104,46 @@ def sample_run(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> CCN
     for spec in stages:
         results[spec.name] = run_stage(spec, run_dir, executor="inprocess")
     return CCNetRun(run_dir, inputs, section, stages, results)
+
+
+# ---- builders of small WET files for bad-input tests, made from real records of the samples
+
+
+def real_conversion_records(path: Path, limit: int) -> list[tuple[list[tuple[str, str]], bytes]]:
+    """(headers in file order, payload) of the first `limit` conversion records of `path`."""
+    out = []
+    with open(path, "rb") as fh:
+        for rec in ArchiveIterator(fh, record_types=WarcRecordType.conversion, parse_http=False):
+            out.append((list(rec.headers.items()), rec.reader.read()))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def serialize(headers: list[tuple[str, str]], payload: bytes) -> bytes:
+    """One WARC record; Content-Length is recomputed from the payload."""
+    lines = ["WARC/1.0"]
+    for key, value in headers:
+        if key.lower() != "content-length":
+            lines.append(f"{key}: {value}")
+    lines.append(f"Content-Length: {len(payload)}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    return head + payload + b"\r\n\r\n"
+
+
+def write_gzip_members(path: Path, records: list[bytes]) -> Path:
+    """A WET file with one gzip member per record, as Common Crawl writes them."""
+    with open(path, "wb") as fh:
+        for rec in records:
+            fh.write(gzip.compress(rec, mtime=0))
+    return path
+
+
+@pytest.fixture
+def wet_builders() -> SimpleNamespace:
+    """The WET builders above, as a fixture (test modules never import each other)."""
+    return SimpleNamespace(
+        real_conversion_records=real_conversion_records,
+        serialize=serialize,
+        write_gzip_members=write_gzip_members,
+    )

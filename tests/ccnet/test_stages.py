@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ccnet.wet_helpers import real_conversion_records, serialize, write_gzip_members
 from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
 from llamapipe.engine import run_stage, stage_status
 from llamapipe.formats.documents import read_documents
@@ -141,16 +140,16 @@ def test_exact_document_dedup_across_dumps_first_wins(ccnet_run) -> None:
     assert len(final_copy) == len(copy) - len({d.text for d in shard1} & {d.text for d in copy})
 
 
-def test_bad_inputs_counted_with_reasons(realdata: Path, tmp_path: Path) -> None:
+def test_bad_inputs_counted_with_reasons(realdata: Path, tmp_path: Path, wet_builders) -> None:
     shard = realdata / "commoncrawl" / "CC-MAIN-2019-30-sample-01.warc.wet.gz"
-    recs = real_conversion_records(shard, 3)
+    recs = wet_builders.real_conversion_records(shard, 3)
     no_uri = [(k, v) for k, v in recs[0][0] if k != "WARC-Target-URI"]
-    bad = write_gzip_members(
+    bad = wet_builders.write_gzip_members(
         tmp_path / "bad.warc.wet.gz",
         [
-            serialize(no_uri, recs[0][1]),
-            serialize(recs[1][0], b"\xff\xfe caf\xe9 " * 100),
-            serialize(*recs[2]),
+            wet_builders.serialize(no_uri, recs[0][1]),
+            wet_builders.serialize(recs[1][0], b"\xff\xfe caf\xe9 " * 100),
+            wet_builders.serialize(*recs[2]),
         ],
     )
     empty = tmp_path / "empty.warc.wet.gz"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from ccnet.wet_helpers import real_conversion_records, serialize, write_gzip_members
 from llamapipe.formats.wet import (
     SKIP_EMPTY_FILE,
     SKIP_NO_URI,
@@ -94,17 +93,17 @@ def test_truncated_gzip_member_counted_and_earlier_records_kept(
         assert [r.url for r in records] == [r.url for r in full[: len(records)]]
 
 
-def test_missing_uri_non_utf8_and_empty_file(realdata: Path, tmp_path: Path) -> None:
-    recs = real_conversion_records(realdata / CC / SHARD1, 4)
+def test_missing_uri_non_utf8_and_empty_file(realdata: Path, tmp_path: Path, wet_builders) -> None:
+    recs = wet_builders.real_conversion_records(realdata / CC / SHARD1, 4)
     no_uri = [(k, v) for k, v in recs[1][0] if k != "WARC-Target-URI"]
     latin1 = recs[2][1].decode("utf-8").replace("e", "é").encode("latin-1", "replace")
-    path = write_gzip_members(
+    path = wet_builders.write_gzip_members(
         tmp_path / "bad.warc.wet.gz",
         [
-            serialize(*recs[0]),
-            serialize(no_uri, recs[1][1]),
-            serialize(recs[2][0], latin1),
-            serialize(*recs[3]),
+            wet_builders.serialize(*recs[0]),
+            wet_builders.serialize(no_uri, recs[1][1]),
+            wet_builders.serialize(recs[2][0], latin1),
+            wet_builders.serialize(*recs[3]),
         ],
     )
     records, skipped = _read(path)
