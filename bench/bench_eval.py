@@ -7,7 +7,8 @@ weights (speed does not depend on them). Measured, best of ``--repeats`` alterna
    (greedy, its own cache) on the exported twin of the same weights, and vs our sampler without
    the cache (what the cache buys);
 2. multiple-choice scoring: batched ``score_requests`` (batch 16, length-sorted) vs one request
-   per forward;
+   per forward; and, for few-shot-shaped questions (long prompt, 4 choices), one prompt pass per
+   question (``score_shared_context``) vs scoring every choice with its prompt;
 3. held-out perplexity: the fused output-projection + cross-entropy path vs materialised logits.
 
 Run: python -m bench.bench_eval [--repeats 3]
@@ -28,7 +29,12 @@ import torch
 from transformers import LlamaForCausalLM
 
 from llamapipe.evaluation.generate import SamplingParams, generate_tokens
-from llamapipe.evaluation.loglikelihood import Request, score_requests
+from llamapipe.evaluation.loglikelihood import (
+    Request,
+    hidden_states,
+    score_requests,
+    score_shared_context,
+)
 from llamapipe.evaluation.perplexity import stream_perplexity
 from llamapipe.export.hf import write_hf_model
 from llamapipe.formats.token_shards import TokenShardSet, TokenShardWriter
@@ -121,6 +127,32 @@ def main() -> None:
         )
         print(f"multiple choice batched: {len(requests) / t_batched:.1f} requests/s")
         print(f"ratio multiple choice batched (16) vs one per forward: {t_single / t_batched:.2f}x")
+
+        # Few-shot shape: a 160-token prompt shared by 4 choices of 4-16 tokens, 24 questions.
+        questions = [
+            (random_ids(160, 160), [random_ids(4, 16) for _ in range(4)]) for _ in range(24)
+        ]
+        flat = [Request(ctx, cont) for ctx, conts in questions for cont in conts]
+
+        def independent() -> object:
+            return score_requests(
+                lambda t: hidden_states(model, t),
+                flat,
+                batch_size=16,
+                max_seq_len=256,
+                project=model.output,
+            )
+
+        def shared() -> object:
+            return [
+                score_shared_context(model, ARGS, ctx, conts, max_seq_len=256)
+                for ctx, conts in questions
+            ]
+
+        t_independent = best_time(independent, options.repeats)
+        t_shared = best_time(shared, options.repeats)
+        ratio = t_independent / t_shared
+        print(f"ratio few-shot choices, one prompt pass vs batched: {ratio:.2f}x")
 
         prefix = tmp_path / "valid" / "00000"
         prefix.parent.mkdir(parents=True)

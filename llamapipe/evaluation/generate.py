@@ -14,6 +14,7 @@ from typing import Protocol
 
 import torch
 
+from llamapipe.evaluation.loglikelihood import output_bypassed
 from llamapipe.model.args import ModelArgs
 from llamapipe.model.kv_cache import KVCache
 
@@ -80,6 +81,9 @@ def generate_tokens(
 ) -> list[int]:
     """New token ids after ``prompt`` (which should start with BOS), stopping at EOS if given.
 
+    ``model`` is our Transformer (or any module with Meta's ``output`` projection and the
+    ``(tokens, start_pos, kv_cache)`` forward).
+
     The prompt is left-truncated so that prompt + new tokens fit the model's context.
     """
     if not prompt:
@@ -92,15 +96,17 @@ def generate_tokens(
     produced: list[int] = []
     position = 0
     pending = tokens
+    project = model.output  # only the last position's logits are needed: project just it
     for _ in range(budget):
-        if use_cache:
-            step = torch.tensor([pending], dtype=torch.long, device=device)
-            logits = model(step, start_pos=position, kv_cache=cache)
-            position += len(pending)
-        else:
-            step = torch.tensor([tokens + produced], dtype=torch.long, device=device)
-            logits = model(step)
-        token = next_token(logits[0, -1].cpu(), params, generator)
+        with output_bypassed(model):
+            if use_cache:
+                step = torch.tensor([pending], dtype=torch.long, device=device)
+                hidden = model(step, start_pos=position, kv_cache=cache)
+                position += len(pending)
+            else:
+                step = torch.tensor([tokens + produced], dtype=torch.long, device=device)
+                hidden = model(step)
+        token = next_token(project(hidden[0, -1]).cpu(), params, generator)
         produced.append(token)
         if eos_id is not None and token == eos_id:
             break

@@ -9,12 +9,16 @@ first characters, the split falls at the longest common prefix of the two encodi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 import torch.nn.functional as F
+
+from llamapipe.model.args import ModelArgs
+from llamapipe.model.kv_cache import KVCache
 
 
 class TextEncoder(Protocol):
@@ -110,3 +114,84 @@ def score_requests(
             greedy = bool((step_logits.argmax(dim=-1) == targets).all())
             scores[i] = Score(logprob=float(picked.sum()), is_greedy=greedy, num_tokens=scored)
     return [score for score in scores if score is not None]
+
+
+@contextmanager
+def output_bypassed(model: torch.nn.Module) -> Iterator[None]:
+    """Within the block, ``model(...)`` returns final hidden states instead of logits.
+
+    Swaps the documented ``output`` projection for an identity, so callers can project only the
+    positions they score (the vocabulary projection dominates a small model's FLOPs).
+    """
+    output = model.output
+    model.output = torch.nn.Identity()
+    try:
+        yield
+    finally:
+        model.output = output
+
+
+def hidden_states(model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """Final (normed) hidden states [B, S, dim] of our Transformer for ``tokens``."""
+    with output_bypassed(model):
+        return model(tokens)
+
+
+@torch.inference_mode()
+def score_shared_context(
+    model: torch.nn.Module,
+    args: ModelArgs,
+    context: Sequence[int],
+    continuations: Sequence[Sequence[int]],
+    *,
+    max_seq_len: int,
+    device: str | torch.device = "cpu",
+) -> list[Score]:
+    """Score several continuations of ONE context, running the context through the model once.
+
+    The context fills a KV cache (batch row 0), which is copied to one row per continuation;
+    the continuations then run together from position ``len(context)``. For a k-choice question
+    with a long (few-shot) prompt this is ~k times less compute than scoring each choice with
+    the whole prompt. When prompt + longest continuation exceed ``max_seq_len + 1`` tokens the
+    context is left-truncated once for all choices.
+    """
+    if not continuations or any(len(c) == 0 for c in continuations):
+        raise ValueError("every continuation needs at least one token")
+    longest = max(len(c) for c in continuations)
+    if longest > max_seq_len:
+        raise ValueError(f"a continuation of {longest} tokens does not fit {max_seq_len}")
+    context = list(context)[-(max_seq_len + 1 - longest) :]
+    if not context:
+        raise ValueError("the context needs at least one token (BOS)")
+    n = len(continuations)
+    dtype = next(model.parameters()).dtype
+    cache = KVCache(args, n, len(context) + longest - 1, dtype, device)
+    project = model.output
+    with output_bypassed(model):
+        hidden = model(
+            torch.tensor([context], dtype=torch.long, device=device), start_pos=0, kv_cache=cache
+        )
+    # Only the last prompt position predicts a continuation token: project just that one.
+    first_logprobs = F.log_softmax(project(hidden[0, -1]).float().cpu(), dim=-1)
+    first_greedy = int(first_logprobs.argmax())
+    cache.keys[:, 1:n, : len(context)] = cache.keys[:, :1, : len(context)]
+    cache.values[:, 1:n, : len(context)] = cache.values[:, :1, : len(context)]
+    rest_logprobs = None
+    if longest > 1:
+        tokens = torch.zeros((n, longest - 1), dtype=torch.long)
+        for row, continuation in enumerate(continuations):
+            tokens[row, : len(continuation) - 1] = torch.tensor(continuation[:-1])
+        logits = model(tokens.to(device), start_pos=len(context), kv_cache=cache)
+        rest_logprobs = F.log_softmax(logits.float().cpu(), dim=-1)
+        del logits
+    scores = []
+    for row, continuation in enumerate(continuations):
+        total = float(first_logprobs[continuation[0]])
+        greedy = first_greedy == continuation[0]
+        if len(continuation) > 1:
+            targets = torch.tensor(continuation[1:], dtype=torch.long)
+            step = rest_logprobs[row, : len(continuation) - 1]
+            total += float(step.gather(-1, targets[:, None]).sum())
+            greedy = greedy and bool((step.argmax(dim=-1) == targets).all())
+        scores.append(Score(logprob=total, is_greedy=greedy, num_tokens=len(continuation)))
+    return scores

@@ -22,8 +22,16 @@ from dataclasses import dataclass
 
 import torch
 
-from llamapipe.evaluation.loglikelihood import Request, TextEncoder, make_request, score_requests
+from llamapipe.evaluation.loglikelihood import (
+    Request,
+    Score,
+    TextEncoder,
+    make_request,
+    score_requests,
+    score_shared_context,
+)
 from llamapipe.evaluation.tasks import MultipleChoiceItem, delimiter_for
+from llamapipe.model.args import ModelArgs
 
 FEW_SHOT_SEPARATOR = "\n\n"
 
@@ -94,10 +102,13 @@ def evaluate_multiple_choice(
     device: str | torch.device = "cpu",
     skipped: dict[str, int] | None = None,
     project: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    shared_context_model: tuple[torch.nn.Module, ModelArgs] | None = None,
 ) -> TaskResult:
     """Score every choice of every item in batches and return the task's accuracies.
 
     ``forward``/``project``: see :func:`score_requests` (logits, or hidden states + projection).
+    ``shared_context_model`` (our Transformer and its args): score each item's choices with one
+    pass over the prompt (:func:`score_shared_context`) whenever they share its tokens.
     """
     requests: list[Request] = []
     owners: list[tuple[int, int]] = []  # (item index, choice index) of each request
@@ -107,14 +118,38 @@ def evaluate_multiple_choice(
         for choice_index, choice in enumerate(item.choices):
             requests.append(make_request(encoder, prompt, sep + choice))
             owners.append((index, choice_index))
-    scores = score_requests(
+    scores: list[Score | None] = [None] * len(requests)
+    pending = list(range(len(requests)))
+    if shared_context_model is not None:
+        model, args = shared_context_model
+        by_item: dict[int, list[int]] = {}
+        for request_index, (item_index, _) in enumerate(owners):
+            by_item.setdefault(item_index, []).append(request_index)
+        pending = []
+        for group in by_item.values():
+            if len({requests[i].context for i in group}) != 1:
+                pending.extend(group)  # a choice merged with the prompt's last token
+                continue
+            shared = score_shared_context(
+                model,
+                args,
+                requests[group[0]].context,
+                [requests[i].continuation for i in group],
+                max_seq_len=max_seq_len,
+                device=device,
+            )
+            for request_index, score in zip(group, shared, strict=True):
+                scores[request_index] = score
+    batched = score_requests(
         forward,
-        requests,
+        [requests[i] for i in pending],
         batch_size=batch_size,
         max_seq_len=max_seq_len,
         device=device,
         project=project,
     )
+    for request_index, score in zip(pending, batched, strict=True):
+        scores[request_index] = score
     loglik: list[list[float]] = [[0.0] * len(item.choices) for item in items]
     gold_logprob = 0.0
     gold_tokens = 0

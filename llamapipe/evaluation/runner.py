@@ -20,6 +20,7 @@ import torch
 
 from llamapipe.config.eval import EvalConfig, EvalTask
 from llamapipe.evaluation.encoder import SentencePieceEncoder
+from llamapipe.evaluation.loglikelihood import hidden_states
 from llamapipe.evaluation.multiple_choice import evaluate_multiple_choice
 from llamapipe.evaluation.perplexity import heldout_perplexity
 from llamapipe.evaluation.tasks import load_task
@@ -87,16 +88,6 @@ def settings_digest(eval_cfg: EvalConfig, base_dir: str | Path, tokens: Path) ->
     settings["tokens_manifest"] = _file_digest(manifest)
     blob = json.dumps(settings, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def hidden_states(model: Transformer, tokens: torch.Tensor) -> torch.Tensor:
-    """Final (normed) hidden states [B, S, dim]: the forward pass with ``output`` bypassed."""
-    output = model.output
-    model.output = torch.nn.Identity()
-    try:
-        return model(tokens)
-    finally:
-        model.output = output
 
 
 def evaluate_model(
@@ -180,6 +171,7 @@ def _evaluate(
             device=device,
             skipped=dict(data.skipped),
             project=project,
+            shared_context_model=(model, args) if is_llama else None,
         )
         entry = result.to_dict()
         entry["path"] = str(data.path)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from llamapipe.evaluation.encoder import SentencePieceEncoder
-from llamapipe.evaluation.loglikelihood import make_request, score_requests
+from llamapipe.evaluation.loglikelihood import make_request, score_requests, score_shared_context
 from llamapipe.evaluation.perplexity import heldout_perplexity, plan_windows, stream_perplexity
 from llamapipe.evaluation.runner import hidden_states
 from llamapipe.formats.token_shards import TokenShardSet, TokenShardWriter
@@ -124,3 +124,27 @@ def test_continuation_split_and_batched_scores_match_single(sp_model, tiny_args)
     targets = seq[0, -n:]
     expected = logp[-n:].gather(-1, targets[:, None]).sum()
     assert batched[0].logprob == pytest.approx(float(expected), abs=1e-4)
+
+
+def test_shared_context_scores_equal_independent_scores(sp_model, tiny_args):
+    encoder = SentencePieceEncoder(sp_model)
+    torch.manual_seed(0)
+    args = tiny_args(max_seq_len=64)
+    model = build_transformer(args).eval()
+    prompt = "The Time Traveller (for so it will be convenient to speak of him) was expounding"
+    choices = [" a recondite matter to us.", " nothing", " his theory of time, at length and well."]
+    requests = [make_request(encoder, prompt, choice) for choice in choices]
+    assert len({r.context for r in requests}) == 1
+    independent = score_requests(model, requests, batch_size=4, max_seq_len=64)
+    shared = score_shared_context(
+        model, args, requests[0].context, [r.continuation for r in requests], max_seq_len=64
+    )
+    for a, b in zip(independent, shared, strict=True):
+        assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
+        assert (a.is_greedy, a.num_tokens) == (b.is_greedy, b.num_tokens)
+    # A context longer than the window is left-truncated, still one pass.
+    long_context = requests[0].context * 4
+    truncated = score_shared_context(
+        model, args, long_context, [r.continuation for r in requests], max_seq_len=64
+    )
+    assert len(truncated) == 3 and all(s.logprob < 0 for s in truncated)
