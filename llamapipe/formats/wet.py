@@ -26,6 +26,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 #: Where relative paths of a `wet.paths.gz` list are fetched from.
@@ -40,6 +41,9 @@ SKIP_NO_URI = "missing_target_uri"
 SKIP_NON_UTF8 = "non_utf8_payload"
 SKIP_EMPTY_RECORD = "empty_record"
 SKIP_UNREADABLE = "unreadable_file"
+SKIP_CORRUPT = "corrupt_gzip_member"
+
+_GZIP_MEMBER_MAGIC = b"\x1f\x8b\x08"
 
 
 @dataclass(slots=True)
@@ -221,27 +225,71 @@ def _make_record(
     )
 
 
+def _next_member(stream: io.BufferedIOBase, after: int) -> int | None:
+    """Offset of the next gzip member header strictly after `after`, or None at end of file."""
+    stream.seek(after + 1)
+    base = after + 1
+    tail = b""
+    while chunk := stream.read(1 << 20):
+        window = tail + chunk
+        found = window.find(_GZIP_MEMBER_MAGIC)
+        if found >= 0:
+            return base - len(tail) + found
+        tail = window[-(len(_GZIP_MEMBER_MAGIC) - 1) :]
+        base += len(chunk)
+    return None
+
+
 def _iter_gzip_wet(
     stream: io.BufferedIOBase, segment: str, where: str, on_skip: SkipCallback
 ) -> Iterator[WetRecord]:
+    """Conversion records of a gzip WET file. A corrupt gzip member (bad deflate data) is
+    reported and skipped: reading resumes at the next member header, since Common Crawl
+    writes one member per record."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-    for record in ArchiveIterator(stream, record_types=WarcRecordType.conversion, parse_http=False):
-        headers = {key.lower(): value for key, value in record.headers.items()}
-        payload = record.reader.read()
-        declared = headers.get("content-length", "").strip()
-        # A gzip member cut short ends the stream mid-record: either the headers stop before
-        # Content-Length or the payload is shorter than it.
-        if not declared.isdigit() or len(payload) < int(declared):
+    start = 0
+    while True:
+        stream.seek(start)
+        current = start
+        try:
+            for record in ArchiveIterator(
+                stream, record_types=WarcRecordType.conversion, parse_http=False
+            ):
+                current = record.stream_pos
+                rec = _check_gzip_record(record, segment, where, on_skip)
+                if rec is not None:
+                    yield rec
+            return
+        except OSError as exc:  # fastwarc: "Gzip decompression error"
+            resume = _next_member(stream, max(current, start))
             on_skip(
-                SKIP_TRUNCATED,
-                f"{where} {headers.get('warc-target-uri', '?')}: record truncated "
-                f"({len(payload)} of {declared} bytes; truncated gzip member?)",
+                SKIP_CORRUPT,
+                f"{where}: corrupt gzip member near byte {current} ({exc}); "
+                + ("resuming at the next member" if resume else "rest of file skipped"),
             )
-            continue
-        rec = _make_record(headers, payload, segment, where, on_skip)
-        if rec is not None:
-            yield rec
+            if resume is None:
+                return
+            start = resume
+
+
+def _check_gzip_record(
+    record: Any, segment: str, where: str, on_skip: SkipCallback
+) -> WetRecord | None:
+    """A fastwarc conversion record -> WetRecord, or None (reported) when it is truncated."""
+    headers = {key.lower(): value for key, value in record.headers.items()}
+    payload = record.reader.read()
+    declared = headers.get("content-length", "").strip()
+    # A gzip member cut short ends the stream mid-record: either the headers stop before
+    # Content-Length or the payload is shorter than it.
+    if not declared.isdigit() or len(payload) < int(declared):
+        on_skip(
+            SKIP_TRUNCATED,
+            f"{where} {headers.get('warc-target-uri', '?')}: record truncated "
+            f"({len(payload)} of {declared} bytes; truncated gzip member?)",
+        )
+        return None
+    return _make_record(headers, payload, segment, where, on_skip)
 
 
 def _iter_plain_wet(
@@ -301,12 +349,25 @@ def read_wet(
         skip(SKIP_EMPTY_FILE, f"{where}: empty file")
         return
     with open(path, "rb") as fh:
-        magic = fh.read(2)
+        compressed = fh.read(2) == b"\x1f\x8b"
         fh.seek(0)
-        if magic == b"\x1f\x8b":
+        if not _starts_like_warc(fh, compressed):
+            skip(SKIP_UNREADABLE, f"{where}: not a WARC/WET file (no 'WARC/' record header)")
+            return
+        fh.seek(0)
+        if compressed:
             yield from _iter_gzip_wet(fh, seg, where, skip)
         else:
             yield from _iter_plain_wet(fh, seg, where, skip)
+
+
+def _starts_like_warc(fh: io.BufferedIOBase, compressed: bool) -> bool:
+    """Whether the (decompressed) file starts with a WARC record header line."""
+    try:
+        head = gzip.GzipFile(fileobj=fh).read(5) if compressed else fh.read(5)
+    except (OSError, EOFError):
+        return True  # let the record reader report the damage precisely
+    return head == b"WARC/"
 
 
 def read_wet_many(

@@ -172,3 +172,24 @@ def test_download_retries_throttling_and_caches(realdata: Path, tmp_path: Path) 
             download(url.replace(SHARD1, "missing.wet.gz"), cache, retries=2, backoff_s=0.01)
     finally:
         server.shutdown()
+
+
+def test_corrupt_member_skipped_and_reading_resumes(realdata: Path, tmp_path: Path) -> None:
+    path = realdata / CC / SHARD1
+    full, _ = _read(path)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 200] = bytes(200)  # zeroes inside one record's deflate stream
+    corrupt = tmp_path / "corrupt.warc.wet.gz"
+    corrupt.write_bytes(bytes(data))
+    records, skipped = _read(corrupt)
+    assert skipped["corrupt_gzip_member"] == 1
+    assert len(records) == len(full) - 1  # only the damaged record is lost
+    urls = [r.url for r in records]
+    assert urls == [r.url for r in full if r.url in set(urls)]
+
+
+def test_gzip_that_is_not_warc_reported(tmp_path: Path) -> None:
+    path = tmp_path / "notes.warc.wet.gz"
+    path.write_bytes(gzip.compress(b"just some text\n" * 20))
+    assert _read(path) == ([], Counter({"unreadable_file": 1}))
