@@ -74,11 +74,28 @@ def results_path(cfg: Any, checkpoint: Path) -> Path:
     return cfg.run_dir / "eval" / checkpoint_label(checkpoint) / RESULTS_FILE
 
 
+def checkpoint_fingerprint(checkpoint: Path) -> str:
+    """Digest of a checkpoint's files (names, sizes, modification times).
+
+    A rerun of training rewrites ``step_NNNNNN`` under the same name; its files' times change,
+    so results computed from the old weights are not reused.
+    """
+    entries = sorted(
+        (str(path.relative_to(checkpoint)), stat.st_size, stat.st_mtime_ns)
+        for path in Path(checkpoint).rglob("*")
+        if path.is_file()
+        for stat in [path.stat()]
+    )
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
+
+
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "missing"
 
 
-def settings_digest(eval_cfg: EvalConfig, base_dir: str | Path, tokens: Path) -> str:
+def settings_digest(
+    eval_cfg: EvalConfig, base_dir: str | Path, tokens: Path, tokenizer: Path | None = None
+) -> str:
     """Digest of everything the numbers depend on besides the checkpoint."""
     settings = eval_cfg.model_dump(exclude={"generate", "export", "device"})
     settings["task_files"] = {
@@ -86,6 +103,7 @@ def settings_digest(eval_cfg: EvalConfig, base_dir: str | Path, tokens: Path) ->
     }
     manifest = tokens / "manifest.json"
     settings["tokens_manifest"] = _file_digest(manifest)
+    settings["tokenizer"] = _file_digest(tokenizer) if tokenizer is not None else None
     blob = json.dumps(settings, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -204,15 +222,18 @@ def run_eval(
     eval_cfg: EvalConfig = cfg.eval
     checkpoint = find_checkpoint(cfg, size, checkpoint)
     tokens = tokens_dir(cfg)
-    digest = settings_digest(eval_cfg, cfg.base_dir, tokens)
+    digest = settings_digest(eval_cfg, cfg.base_dir, tokens, tokenizer_path(cfg))
+    fingerprint = checkpoint_fingerprint(checkpoint)
     out = results_path(cfg, checkpoint)
     if not force and out.exists():
         try:
             previous = json.loads(out.read_text())
         except json.JSONDecodeError:
             previous = {}
-        if previous.get("settings_digest") == digest and previous.get("checkpoint") == str(
-            checkpoint.resolve()
+        if (
+            previous.get("settings_digest") == digest
+            and previous.get("checkpoint") == str(checkpoint.resolve())
+            and previous.get("checkpoint_fingerprint") == fingerprint
         ):
             return previous
 
@@ -232,6 +253,7 @@ def run_eval(
     results = {
         "checkpoint": str(checkpoint.resolve()),
         "checkpoint_label": checkpoint_label(checkpoint),
+        "checkpoint_fingerprint": fingerprint,
         "step": step,
         "model_args": args.to_dict(),
         "tokenizer": str(encoder.path),

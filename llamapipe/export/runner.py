@@ -34,7 +34,7 @@ def run_export(
     force: bool = False,
 ) -> Path:
     """Export a checkpoint of the run (default: the newest of ``cfg.train.size``) as HF Llama."""
-    from llamapipe.evaluation.runner import find_checkpoint, tokenizer_path
+    from llamapipe.evaluation.runner import checkpoint_fingerprint, find_checkpoint, tokenizer_path
 
     export_cfg = cfg.eval.export
     checkpoint = find_checkpoint(cfg, size, checkpoint)
@@ -44,6 +44,7 @@ def run_export(
     out_dir = Path(out_dir) if out_dir is not None else export_dir(cfg)
     wanted = {
         "checkpoint": str(checkpoint.resolve()),
+        "checkpoint_fingerprint": checkpoint_fingerprint(checkpoint),
         "tokenizer_digest": _digest(tokenizer),
         "dtype": export_cfg.dtype,
         "max_shard_bytes": export_cfg.max_shard_bytes,

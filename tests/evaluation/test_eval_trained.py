@@ -152,6 +152,10 @@ def test_eval_of_trained_checkpoint_beats_random_init(trained_run: PipelineConfi
     changed = cfg.model_copy(deep=True)
     changed.eval.tasks[0].limit = 10
     assert run_eval(changed)["tasks"]["copa"]["num_items"] == 10
+    # Same checkpoint name, rewritten weights (training rerun): recomputed, not reused.
+    state = Path(results["checkpoint"]) / "trainer_state.json"
+    state.write_text(state.read_text())
+    assert run_eval(cfg)["checkpoint_fingerprint"] != results["checkpoint_fingerprint"]
 
 
 @pytest.mark.slow
