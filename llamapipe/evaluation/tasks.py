@@ -3,7 +3,9 @@
 Supported schemas (the datasets' original releases, plus the common ICL format), each with its
 prompt and choices:
 
-- piqa: goal, sol1, sol2, label -> "Question: {goal}\\nAnswer:", choices sol1 | sol2
+- piqa: goal, sol1, sol2, label -> "Question: {goal}\\nAnswer:", choices sol1 | sol2. PIQA's
+  own release keeps labels apart (``valid.jsonl`` + ``valid-labels.lst``, one 0/1 per line): a
+  record without ``label`` takes it from ``<stem>-labels.lst`` beside the file
 - arc: question{stem, choices[{text, label}]}, answerKey -> "Question: {stem}\\nAnswer:", the
   choice texts (answerKey is one of the labels, letters or digits)
 - hellaswag: ctx (or ctx_a + ctx_b), endings, label, optional activity_label ->
@@ -104,7 +106,7 @@ def _query(record: dict) -> tuple[str, list[str], int]:
 # schema name -> (keys that identify it, converter). Checked in order; the first whose keys are
 # all present wins, so the more specific schemas come first.
 SCHEMAS = {
-    "piqa": ({"goal", "sol1", "sol2", "label"}, _piqa),
+    "piqa": ({"goal", "sol1", "sol2"}, _piqa),
     "arc": ({"question", "answerKey"}, _arc),
     "hellaswag": ({"endings", "label"}, _hellaswag),
     "boolq": ({"passage", "question", "answer"}, _boolq),
@@ -137,6 +139,22 @@ def _to_item(schema: str, record: dict, line: int) -> MultipleChoiceItem:
     return MultipleChoiceItem(context=context, choices=tuple(choices), gold=gold, line=line)
 
 
+def _read_piqa_labels(path: Path) -> list[int]:
+    """PIQA's separate answer file: ``valid.jsonl`` -> ``valid-labels.lst`` (one 0/1 a line)."""
+    labels_path = path.with_name(f"{path.stem}-labels.lst")
+    if not labels_path.exists():
+        raise TaskFormatError(
+            f"{path}: PIQA records without 'label' need their answers in {labels_path.name} "
+            "(the original release's labels file) beside the task file"
+        )
+    labels = []
+    for number, line in enumerate(labels_path.read_text().splitlines(), start=1):
+        if line.strip() not in ("0", "1"):
+            raise TaskFormatError(f"{labels_path}:{number}: expected 0 or 1, got {line!r}")
+        labels.append(int(line))
+    return labels
+
+
 def load_task(path: Path, *, strict: bool = False, limit: int | None = None) -> TaskData:
     """Read a JSONL task file, autodetecting its schema from the first record.
 
@@ -147,6 +165,8 @@ def load_task(path: Path, *, strict: bool = False, limit: int | None = None) -> 
     if not path.exists():
         raise TaskFormatError(f"{path}: task file not found")
     schema: str | None = None
+    piqa_labels: list[int] | None = None
+    record_index = -1  # index among the file's records (PIQA's label file is aligned to it)
     items: list[MultipleChoiceItem] = []
     skipped: Counter = Counter()
     with path.open(encoding="utf-8") as handle:
@@ -155,6 +175,7 @@ def load_task(path: Path, *, strict: bool = False, limit: int | None = None) -> 
                 continue
             if limit is not None and len(items) >= limit:
                 break
+            record_index += 1
             try:
                 record = json.loads(line)
                 if not isinstance(record, dict):
@@ -172,6 +193,11 @@ def load_task(path: Path, *, strict: bool = False, limit: int | None = None) -> 
                         f"{path}:{line_number}: unknown task schema, record keys "
                         f"{sorted(record)}; expected one of: {_schema_help()}"
                     )
+            if schema == "piqa" and "label" not in record:
+                if piqa_labels is None:
+                    piqa_labels = _read_piqa_labels(path)
+                if record_index < len(piqa_labels):
+                    record = dict(record, label=piqa_labels[record_index])
             try:
                 items.append(_to_item(schema, record, line_number))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -66,6 +66,27 @@ def test_original_piqa_schema(realdata: Path, tmp_path: Path):
     assert item.gold == records[0]["label"]
 
 
+def test_piqa_release_with_separate_labels_file(realdata: Path, tmp_path: Path):
+    """PIQA as released: valid.jsonl without labels + valid-labels.lst, aligned by line."""
+    source = _query_records(realdata, "llmfoundry_piqa_first200.jsonl")[:10]
+    records = [
+        {
+            "id": f"piqa-{i}",
+            "goal": r["query"].removeprefix("Question: ").rstrip("\n"),
+            "sol1": r["choices"][0],
+            "sol2": r["choices"][1],
+        }
+        for i, r in enumerate(source)
+    ]
+    path = _write_jsonl(tmp_path / "valid.jsonl", records)
+    with pytest.raises(TaskFormatError, match="valid-labels.lst"):
+        load_task(path)
+    (tmp_path / "valid-labels.lst").write_text("".join(f"{r['gold']}\n" for r in source))
+    data = load_task(path)
+    assert data.schema == "piqa"
+    assert [item.gold for item in data.items] == [r["gold"] for r in source]
+
+
 def test_original_boolq_schema(realdata: Path, tmp_path: Path):
     records = []
     for r in _query_records(realdata, "llmfoundry_boolq_first200.jsonl")[:20]:
