@@ -7,7 +7,8 @@ prompt and choices:
   own release keeps labels apart (``valid.jsonl`` + ``valid-labels.lst``, one 0/1 per line): a
   record without ``label`` takes it from ``<stem>-labels.lst`` beside the file
 - arc: question{stem, choices[{text, label}]}, answerKey -> "Question: {stem}\\nAnswer:", the
-  choice texts (answerKey is one of the labels, letters or digits)
+  choice texts (answerKey is one of the labels, letters or digits); the Hugging Face layout
+  (question as a string, choices{text[], label[]}) is read too
 - hellaswag: ctx (or ctx_a + ctx_b), endings, label, optional activity_label ->
   "{activity_label}: {ctx}", the endings (WikiHow "[title]"-style markup removed)
 - boolq: passage, question, answer (bool) -> "{passage}\\nQuestion: {question}?\\nAnswer:",
@@ -61,12 +62,18 @@ def _piqa(record: dict) -> tuple[str, list[str], int]:
 
 def _arc(record: dict) -> tuple[str, list[str], int]:
     question = record["question"]
-    labels = [str(choice["label"]) for choice in question["choices"]]
-    texts = [choice["text"] for choice in question["choices"]]
+    if isinstance(question, str):  # Hugging Face ai2_arc layout: choices{text[], label[]}
+        stem = question
+        labels = [str(label) for label in record["choices"]["label"]]
+        texts = list(record["choices"]["text"])
+    else:  # AI2's release: question{stem, choices[{text, label}]}
+        stem = question["stem"]
+        labels = [str(choice["label"]) for choice in question["choices"]]
+        texts = [choice["text"] for choice in question["choices"]]
     answer = str(record["answerKey"])
     if answer not in labels:
         raise ValueError(f"answerKey {answer!r} is not one of the choice labels {labels}")
-    return f"Question: {question['stem']}\nAnswer:", texts, labels.index(answer)
+    return f"Question: {stem}\nAnswer:", texts, labels.index(answer)
 
 
 def _hellaswag_clean(text: str) -> str:

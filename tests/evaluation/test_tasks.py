@@ -121,6 +121,28 @@ def test_original_hellaswag_schema(realdata: Path, tmp_path: Path):
     assert item.gold == int(records[0]["label"])
 
 
+def test_arc_hugging_face_layout(realdata: Path, tmp_path: Path):
+    original = _query_records(realdata, "ARC-Easy-Dev_original_format_sample.jsonl")
+    records = [
+        {
+            "id": r["id"],
+            "question": r["question"]["stem"],
+            "choices": {
+                "text": [c["text"] for c in r["question"]["choices"]],
+                "label": [c["label"] for c in r["question"]["choices"]],
+            },
+            "answerKey": r["answerKey"],
+        }
+        for r in original
+    ]
+    hf_layout = load_task(_write_jsonl(tmp_path / "arc_hf.jsonl", records))
+    release = load_task(realdata / "eval" / "ARC-Easy-Dev_original_format_sample.jsonl")
+    assert hf_layout.schema == "arc"
+    assert [(i.context, i.choices, i.gold) for i in hf_layout.items] == [
+        (i.context, i.choices, i.gold) for i in release.items
+    ]
+
+
 def test_arc_numeric_answer_keys(tmp_path: Path):
     record = {
         "question": {
