@@ -66,6 +66,9 @@ class EvalTask(StrictModel):
     delimiter: str | None = None
     #: Score only the first N items (quick runs); None scores the whole file.
     limit: int | None = Field(None, ge=1)
+    #: Also report acc_uncond: choices ranked by log P(choice | prompt) - log P(choice |
+    #: "Answer:"), the paper's normalisation for OpenBookQA/BoolQ/ARC (one extra pass a choice).
+    unconditional_norm: bool = False
 
 
 class GenerateConfig(StrictModel):

@@ -6,7 +6,10 @@ best choice. Two accuracies, as lm-evaluation-harness reports them:
 - ``acc``: argmax of the summed log-likelihood;
 - ``acc_norm``: argmax of log-likelihood divided by the choice's length in characters (the
   length normalisation the paper uses for most tasks; characters rather than tokens so that the
-  score does not depend on the tokenizer).
+  score does not depend on the tokenizer);
+- ``acc_uncond`` (optional, per task): argmax of log P(choice | prompt) - log P(choice |
+  "Answer:"), the paper's normalisation "by the likelihood of the completion given 'Answer:'"
+  (used for OpenBookQA, BoolQ, ARC): a choice that is likely anyway gains nothing.
 
 Few-shot: k solved examples drawn from the same file (never the item itself) by a generator seeded
 from (seed, task, item), each written as prompt + delimiter + right answer, separated by a blank
@@ -34,6 +37,8 @@ from llamapipe.evaluation.tasks import MultipleChoiceItem, delimiter_for
 from llamapipe.model.args import ModelArgs
 
 FEW_SHOT_SEPARATOR = "\n\n"
+#: The bare prompt of the paper's unconditional normalisation (section 3).
+UNCONDITIONAL_PROMPT = "Answer:"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,9 @@ class TaskResult:
     acc_stderr: float
     acc_norm: float
     acc_norm_stderr: float
+    #: None unless the task asked for the "Answer:"-conditioned normalisation.
+    acc_uncond: float | None
+    acc_uncond_stderr: float | None
     chance: float
     #: Mean log-likelihood per token of the right answers: moves smoothly with training even
     #: while accuracy is still at chance on a small model.
@@ -103,6 +111,7 @@ def evaluate_multiple_choice(
     skipped: dict[str, int] | None = None,
     project: Callable[[torch.Tensor], torch.Tensor] | None = None,
     shared_context_model: tuple[torch.nn.Module, ModelArgs] | None = None,
+    unconditional_norm: bool = False,
 ) -> TaskResult:
     """Score every choice of every item in batches and return the task's accuracies.
 
@@ -111,20 +120,28 @@ def evaluate_multiple_choice(
     pass over the prompt (:func:`score_shared_context`) whenever they share its tokens.
     """
     requests: list[Request] = []
-    owners: list[tuple[int, int]] = []  # (item index, choice index) of each request
+    owners: list[tuple[int, int]] = []  # (item index, slot) of each request; slot = choice index
     for index, item in enumerate(items):
         prompt = few_shot_prompt(items, index, few_shot, seed, task_name, delimiter)
         sep = delimiter_for(prompt, delimiter)
         for choice_index, choice in enumerate(item.choices):
             requests.append(make_request(encoder, prompt, sep + choice))
             owners.append((index, choice_index))
+    if unconditional_norm:
+        # One more request per choice: the same completion after the bare "Answer:" prompt.
+        for index, item in enumerate(items):
+            for choice_index, choice in enumerate(item.choices):
+                requests.append(make_request(encoder, UNCONDITIONAL_PROMPT, " " + choice))
+                owners.append((index, len(item.choices) + choice_index))
     scores: list[Score | None] = [None] * len(requests)
     pending = list(range(len(requests)))
     if shared_context_model is not None:
         model, args = shared_context_model
-        by_item: dict[int, list[int]] = {}
-        for request_index, (item_index, _) in enumerate(owners):
-            by_item.setdefault(item_index, []).append(request_index)
+        # Requests sharing a prompt: an item's choices, and (separately) its "Answer:" ones.
+        by_item: dict[tuple[int, bool], list[int]] = {}
+        for request_index, (item_index, slot) in enumerate(owners):
+            key = (item_index, slot >= len(items[item_index].choices))
+            by_item.setdefault(key, []).append(request_index)
         pending = []
         for group in by_item.values():
             if len({requests[i].context for i in group}) != 1:
@@ -150,24 +167,32 @@ def evaluate_multiple_choice(
     )
     for request_index, score in zip(pending, batched, strict=True):
         scores[request_index] = score
-    loglik: list[list[float]] = [[0.0] * len(item.choices) for item in items]
+    # Per item: [conditional log-likelihoods..., unconditional ones...] (the latter if asked).
+    width = 2 if unconditional_norm else 1
+    loglik: list[list[float]] = [[0.0] * (width * len(item.choices)) for item in items]
     gold_logprob = 0.0
     gold_tokens = 0
-    for (index, choice_index), score in zip(owners, scores, strict=True):
-        loglik[index][choice_index] = score.logprob
-        if choice_index == items[index].gold:
+    for (index, slot), score in zip(owners, scores, strict=True):
+        loglik[index][slot] = score.logprob
+        if slot == items[index].gold:
             gold_logprob += score.logprob
             gold_tokens += score.num_tokens
 
-    correct = correct_norm = 0
-    for item, lls in zip(items, loglik, strict=True):
-        best = max(range(len(lls)), key=lambda c: lls[c])
+    correct = correct_norm = correct_uncond = 0
+    for item, row in zip(items, loglik, strict=True):
+        k = len(item.choices)
+        lls = row[:k]
+        best = max(range(k), key=lambda c: lls[c])
         normed = [ll / len(choice) for ll, choice in zip(lls, item.choices, strict=True)]
-        best_norm = max(range(len(normed)), key=lambda c: normed[c])
+        best_norm = max(range(k), key=lambda c: normed[c])
         correct += int(best == item.gold)
         correct_norm += int(best_norm == item.gold)
+        if unconditional_norm:
+            gains = [lls[c] - row[k + c] for c in range(k)]
+            correct_uncond += int(max(range(k), key=lambda c: gains[c]) == item.gold)
     n = len(items)
     acc, acc_norm = correct / n, correct_norm / n
+    acc_uncond = correct_uncond / n if unconditional_norm else None
     return TaskResult(
         name=task_name,
         schema=schema,
@@ -177,6 +202,8 @@ def evaluate_multiple_choice(
         acc_stderr=_stderr(acc, n),
         acc_norm=acc_norm,
         acc_norm_stderr=_stderr(acc_norm, n),
+        acc_uncond=acc_uncond,
+        acc_uncond_stderr=_stderr(acc_uncond, n) if acc_uncond is not None else None,
         chance=sum(1 / len(item.choices) for item in items) / n,
         gold_logprob_per_token=gold_logprob / max(gold_tokens, 1),
         skipped=dict(skipped or {}),

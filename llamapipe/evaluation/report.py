@@ -35,19 +35,28 @@ def tasks_table(results: dict[str, Any]) -> Table:
     table.add_column("shots", justify="right")
     table.add_column("acc", justify="right")
     table.add_column("acc_norm", justify="right")
+    rows = results.get("tasks", {})
+    with_uncond = any(row.get("acc_uncond") is not None for row in rows.values())
+    if with_uncond:
+        table.add_column("acc_uncond", justify="right")
     table.add_column("chance", justify="right")
     table.add_column("skipped", justify="right")
-    for name, row in results.get("tasks", {}).items():
-        table.add_row(
+    for name, row in rows.items():
+        cells = [
             name,
             row["schema"],
             str(row["num_items"]),
             str(row["few_shot"]),
             f"{row['acc']:.3f} ± {row['acc_stderr']:.3f}",
             f"{row['acc_norm']:.3f} ± {row['acc_norm_stderr']:.3f}",
-            f"{row['chance']:.3f}",
-            str(sum(row.get("skipped", {}).values())),
-        )
+        ]
+        if with_uncond:
+            uncond = row.get("acc_uncond")
+            cells.append(
+                "-" if uncond is None else f"{uncond:.3f} ± {row['acc_uncond_stderr']:.3f}"
+            )
+        cells += [f"{row['chance']:.3f}", str(sum(row.get("skipped", {}).values()))]
+        table.add_row(*cells)
     return table
 
 

@@ -190,6 +190,7 @@ def _evaluate(
             skipped=dict(data.skipped),
             project=project,
             shared_context_model=(model, args) if is_llama else None,
+            unconditional_norm=task.unconditional_norm,
         )
         entry = result.to_dict()
         entry["path"] = str(data.path)

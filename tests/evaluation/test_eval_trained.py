@@ -95,6 +95,7 @@ def trained_run(realdata: Path, sp_model: Path, tmp_path_factory) -> PipelineCon
                     name="arc_easy",
                     path=str(eval_dir / "ARC-Easy-Dev_original_format_sample.jsonl"),
                     few_shot=2,
+                    unconditional_norm=True,
                 ),
                 EvalTask(
                     name="hellaswag", path=str(eval_dir / "llmfoundry_tests_hellaswag_small.jsonl")
@@ -121,6 +122,8 @@ def test_eval_of_trained_checkpoint_beats_random_init(trained_run: PipelineConfi
     assert set(results["tasks"]) == {"copa", "arc_easy", "hellaswag"}
     assert results["tasks"]["copa"]["num_items"] == 40
     assert results["tasks"]["arc_easy"]["few_shot"] == 2
+    assert results["tasks"]["arc_easy"]["acc_uncond"] is not None
+    assert results["tasks"]["copa"]["acc_uncond"] is None
     for row in results["tasks"].values():
         assert 0.0 <= row["acc"] <= 1.0 and 0.0 <= row["acc_norm"] <= 1.0
 
