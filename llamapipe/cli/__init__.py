@@ -16,6 +16,7 @@ from llamapipe.cli.init_cmd import init_command
 from llamapipe.cli.run import run_command
 from llamapipe.cli.status import status_command
 from llamapipe.cli.tokenize import tokenize_command
+from llamapipe.cli.train import train_command
 from llamapipe.errors import LlamapipeError
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.command("init")(init_command)
 app.command("status")(status_command)
 app.add_typer(data_app, name="data")
 app.command("tokenize")(tokenize_command)
+app.command("train")(train_command)
 app.command("eval")(eval_command)
 app.command("generate")(generate_command)
 app.command("export")(export_command)
