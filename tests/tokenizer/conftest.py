@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tokenizer_realdata import (
+
+from llamapipe.config.mix import MixConfig
+from llamapipe.config.tokenizer import TokenizerConfig
+from llamapipe.engine import StageSpec, run_stage
+from llamapipe.tokenizer.stages import build_token_stages
+from tests.tokenizer.tokenizer_realdata import (
     READERS,
     SEED,
     make_ingest,
     small_mix_config,
     small_tokenizer_config,
 )
-
-from llamapipe.config.mix import MixConfig
-from llamapipe.config.tokenizer import TokenizerConfig
-from llamapipe.engine import StageSpec, run_stage
-from llamapipe.tokenizer.stages import build_token_stages
 
 
 @dataclass

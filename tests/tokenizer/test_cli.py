@@ -7,7 +7,6 @@ import json
 import pytest
 import typer
 from rich.console import Console
-from tokenizer_realdata import books_docs, build_ingest, c4_docs
 from typer.testing import CliRunner
 
 from llamapipe.cli.tokenize import tokenize_command
@@ -19,6 +18,7 @@ from llamapipe.errors import StageError
 from llamapipe.mix.stats import render_data_stats
 from llamapipe.tokenizer import layout
 from llamapipe.tokenizer.stages import build_token_stages
+from tests.tokenizer.tokenizer_realdata import books_docs, build_ingest, c4_docs
 
 
 def _app() -> typer.Typer:

@@ -11,12 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-from tokenizer_realdata import SEED, build_ingest, c4_docs, small_mix_config, small_tokenizer_config
 
 from llamapipe.engine import run_stage
 from llamapipe.engine.state import read_markers
 from llamapipe.tokenizer import layout
 from llamapipe.tokenizer.stages import build_token_stages
+from tests.tokenizer.tokenizer_realdata import (
+    SEED,
+    build_ingest,
+    c4_docs,
+    small_mix_config,
+    small_tokenizer_config,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -25,7 +31,7 @@ REPO = HERE.parents[1]
 CHILD = """
 import sys
 from pathlib import Path
-from tokenizer_realdata import SEED, small_mix_config, small_tokenizer_config
+from tests.tokenizer.tokenizer_realdata import SEED, small_mix_config, small_tokenizer_config
 from llamapipe.engine import run_stage
 from llamapipe.tokenizer.stages import build_token_stages
 run_dir = Path(sys.argv[1])

@@ -10,7 +10,6 @@ import tarfile
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from tokenizer_realdata import SEED, books_docs, small_tokenizer_config
 
 from llamapipe.formats.documents import read_documents
 from llamapipe.formats.token_shards import TokenShardReader
@@ -19,6 +18,7 @@ from llamapipe.tokenizer.encode import decode, encode_batch
 from llamapipe.tokenizer.model import FIRST_BYTE_ID, load_tokenizer
 from llamapipe.tokenizer.stages import read_selected_texts
 from llamapipe.tokenizer.train import train_tokenizer, training_lines
+from tests.tokenizer.tokenizer_realdata import SEED, books_docs, small_tokenizer_config
 
 
 @pytest.fixture(scope="module")
