@@ -85,7 +85,7 @@ def _build_model(tc: TrainConfig, plan: TrainPlan, vocab_size: int, ctx: DistCon
         # Every rank builds the same full model from the same seed; FSDP keeps its shard.
         model = Transformer(args)
         parallelize(model, ctx.mesh, tc.activation_checkpointing, tc.compile, param_dtype)
-    model.loss_chunk_size = tc.loss_chunk_tokens
+    model.loss_chunk_size = tc.loss_chunk_tokens or (8192 if cuda else 256)
     return model, args
 
 
