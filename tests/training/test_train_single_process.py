@@ -40,7 +40,9 @@ def metric_losses(run_dir: Path) -> dict[int, float]:
 
 
 def test_training_lowers_the_loss_and_writes_its_outputs(token_run: Path, tmp_path: Path) -> None:
-    cfg = tiny_config(token_run, max_steps=25, checkpoint_every=10, keep_checkpoints=2)
+    cfg = tiny_config(
+        token_run, max_steps=25, checkpoint_every=10, keep_checkpoints=2, tensorboard=True
+    )
     result = train(cfg, tmp_path)
     assert len(result.losses) == 25
     first, last = sum(result.losses[:3]) / 3, sum(result.losses[-3:]) / 3
@@ -54,6 +56,7 @@ def test_training_lowers_the_loss_and_writes_its_outputs(token_run: Path, tmp_pa
     record = json.loads((train_dir / "metrics.jsonl").read_text().splitlines()[-1])
     assert set(record) >= {"loss", "lr", "grad_norm", "tokens_per_s", "mfu", "memory_gib"}
     assert 0 < record["mfu"] < 1 and record["grad_norm"] > 0
+    assert list((train_dir / "tensorboard").glob("events.out.tfevents.*"))
 
     model, args = load_model_for_inference(latest_checkpoint(train_dir))
     assert args.vocab_size == 512 and args.dim == 64
