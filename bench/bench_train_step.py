@@ -9,7 +9,7 @@ the best of each is kept, in fp32 and under bf16 autocast. Also printed: each as
 this machine's measured matmul peak, with FLOPs/token = 6 N + 12 L H d_head S.
 Target: ours >= 1.3x HF on CPU.
 
-With --device cuda: a ~1B model (dim 2048, 18 layers, seq 2048, batch 4) on one GPU in bf16
+With --device cuda: a ~1B model (dim 2048, 18 layers, seq 2048, batch 2) on one GPU in bf16
 autocast, ours and HF, with MFU against the GPU's dense bf16 peak.
 
 Run: python -m bench.bench_train_step [--repeats 3] [--steps 2] [--threads N] [--device cuda]
@@ -108,7 +108,7 @@ CPU_SETUP = Setup(ARGS, BATCH, SEQ, "cpu")
 #: ~1.06B parameters (dim 2048, 18 layers, SwiGLU 5632, vocab 32000), one GPU, bf16 autocast.
 CUDA_SETUP = Setup(
     ModelArgs(dim=2048, n_layers=18, n_heads=16, vocab_size=32000, max_seq_len=2048),
-    batch=4,
+    batch=2,  # both models' weights, grads and Adam states (~34 GB) + activations fit 80 GB
     seq=2048,
     device="cuda",
 )
