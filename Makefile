@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (python3.11) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[ray,slurm,dev]"
+	$(BIN)/pip install --quiet -e ".[ray,slurm,lmeval,dev]"
 	touch $(STAMP)
 
 kenlm:

@@ -102,5 +102,28 @@ def reference_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
+START = (
+    "<!-- config-reference:start "
+    "(generated: python -m llamapipe.config.reference --write README.md) -->"
+)
+END = "<!-- config-reference:end -->"
+
+
+def replace_in(text: str) -> str:
+    """`text` with the block between START and END replaced by the current reference."""
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    if not rest:
+        raise ValueError("no config-reference markers found")
+    return f"{head}{START}\n{reference_markdown()}{END}{tail}"
+
+
 if __name__ == "__main__":
-    print(reference_markdown(), end="")
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--write":
+        target = Path(sys.argv[2])
+        target.write_text(replace_in(target.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print(reference_markdown(), end="")

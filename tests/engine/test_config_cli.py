@@ -48,3 +48,12 @@ def test_init_writes_a_loadable_commented_config(tmp_path: Path) -> None:
     assert status.returncode == 0, status.stderr
     again = cli("init", str(target))
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_readme_config_reference_matches_the_models(repo_root: Path) -> None:
+    from llamapipe.config.reference import replace_in
+
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    assert replace_in(readme) == readme, (
+        "README's config reference is stale: python -m llamapipe.config.reference --write README.md"
+    )
