@@ -9,6 +9,7 @@ and still loads with ``datasets.load_dataset("parquet", ...)``, DuckDB and panda
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,13 @@ class Document:
         return len(self.text.encode("utf-8"))
 
 
+def _json_default(value: Any) -> Any:
+    """Dates (e.g. C4 timestamps parsed by `datasets`) as ISO strings; anything else is a bug."""
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    raise TypeError(f"meta value of type {type(value).__name__} is not JSON serialisable")
+
+
 class DocumentWriter:
     """Streams documents into one Parquet shard, flushing a row group every ROW_GROUP_ROWS."""
 
@@ -60,10 +68,12 @@ class DocumentWriter:
         self._buffered_bytes = 0
 
     def write(self, doc: Document) -> None:
+        # Serialise first: a failure must not leave the columns of the buffer misaligned.
+        meta = json.dumps(doc.meta, ensure_ascii=False, sort_keys=True, default=_json_default)
         self._rows["id"].append(doc.id)
         self._rows["text"].append(doc.text)
         self._rows["source"].append(doc.source)
-        self._rows["meta"].append(json.dumps(doc.meta, ensure_ascii=False, sort_keys=True))
+        self._rows["meta"].append(meta)
         nbytes = doc.nbytes
         self.documents += 1
         self.bytes += nbytes

@@ -42,16 +42,21 @@ def process_file_shard(ctx: ShardContext) -> None:
                 ctx.counters.error(_ref, record, message)
 
             for line_no, obj in iter_json_lines(ref, on_error):
-                ctx.counters.add("docs_in")
-                doc = c4_document(obj, f"c4/{stem}/{line_no}")
-                if doc is None:
-                    ctx.counters.error(ref, line_no, "record has no string 'text' field")
-                    continue
-                ctx.counters.add("bytes_in", doc.nbytes)
-                if not doc.text.strip():
-                    ctx.counters.removed("empty_text")
-                    continue
-                writer.write(doc)
+                _ingest(ctx, writer, obj, ref, line_no, f"c4/{stem}/{line_no}")
+
+
+def _ingest(ctx: ShardContext, writer: Any, obj: dict, ref: str, record: int, doc_id: str) -> None:
+    """One C4 record: counted, validated, written unless its text is empty."""
+    ctx.counters.add("docs_in")
+    doc = c4_document(obj, doc_id)
+    if doc is None:
+        ctx.counters.error(ref, record, "record has no string 'text' field")
+        return
+    ctx.counters.add("bytes_in", doc.nbytes)
+    if not doc.text.strip():
+        ctx.counters.removed("empty_text")
+        return
+    writer.write(doc)
 
 
 def _load_hf(ref: str) -> Any:
@@ -71,16 +76,7 @@ def process_hf_shard(ctx: ShardContext) -> None:
         for row, obj in enumerate(dataset):
             if limit is not None and row >= limit:
                 break
-            ctx.counters.add("docs_in")
-            doc = c4_document(obj, f"c4/hf{ctx.shard.index:05d}/{row}")
-            if doc is None:
-                ctx.counters.error(ref, row, "record has no string 'text' field")
-                continue
-            ctx.counters.add("bytes_in", doc.nbytes)
-            if not doc.text.strip():
-                ctx.counters.removed("empty_text")
-                continue
-            writer.write(doc)
+            _ingest(ctx, writer, obj, ref, row, f"c4/hf{ctx.shard.index:05d}/{row}")
 
 
 def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
