@@ -13,7 +13,7 @@ import torch
 
 from llamapipe.training import latest_checkpoint, load_model_for_inference, train
 
-from .test_train_single_process import metric_losses, tiny_config
+from .helpers import metric_losses, tiny_config
 
 pytestmark = pytest.mark.slow
 

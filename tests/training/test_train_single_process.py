@@ -18,25 +18,7 @@ from llamapipe.errors import ConfigError, StageError
 from llamapipe.training import latest_checkpoint, load_model_for_inference, train
 from llamapipe.training.checkpoint import list_checkpoints
 
-
-def tiny_config(token_run: Path, **overrides: object) -> TrainConfig:
-    options: dict[str, object] = {
-        "size": "tiny",
-        "tokens_dir": str(token_run / "tokens"),
-        "global_batch_tokens": 8 * 64,
-        "micro_batch_size": 4,
-        "max_steps": 12,
-        "checkpoint_every": 4,
-        "display": "none",
-        "seed": 11,
-    }
-    options.update(overrides)
-    return TrainConfig(**options)
-
-
-def metric_losses(run_dir: Path) -> dict[int, float]:
-    lines = (run_dir / "train" / "tiny" / "metrics.jsonl").read_text().splitlines()
-    return {record["step"]: record["loss"] for record in map(json.loads, lines)}
+from .helpers import metric_losses, tiny_config
 
 
 def test_training_lowers_the_loss_and_writes_its_outputs(token_run: Path, tmp_path: Path) -> None:
