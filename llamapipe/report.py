@@ -123,7 +123,7 @@ def render_report(
     return Group(*parts)
 
 
-def report_text(group: Group, width: int = 110) -> str:
+def report_text(group: Group, width: int = 150) -> str:
     """The report as plain text, for report.txt next to the artifacts."""
     buffer = io.StringIO()
     Console(file=buffer, width=width, color_system=None, force_terminal=False).print(group)
