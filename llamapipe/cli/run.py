@@ -44,10 +44,12 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False, skip_export: bool 
     train_dir = result.train_dir
     checkpoint = latest_checkpoint(train_dir)
 
-    loss_png = None
+    loss_png = train_dir / "loss.png"
     metrics = train_dir / "metrics.jsonl"
-    if metrics.exists():
-        loss_png = plot_loss_curve(metrics, train_dir / "loss.png", title=f"{cfg.train.size} loss")
+    if not metrics.exists():
+        loss_png = None
+    elif not loss_png.exists() or loss_png.stat().st_mtime_ns < metrics.stat().st_mtime_ns:
+        plot_loss_curve(metrics, loss_png, title=f"{cfg.train.size} training loss")
 
     console.rule("eval")
     from llamapipe.evaluation.runner import run_eval
