@@ -132,19 +132,19 @@ def dedup_document(
         hashes = hash_lines(lines)
     elif hashes.shape != (len(lines),):
         raise ValueError(f"{hashes.shape[0]} hashes for {len(lines)} lines")
-    drop = group.contains(hashes)
-    seen: set[int] = set()
-    kept: list[str] = []
-    ids: list[int] = []
-    for i, (line, h, is_dup) in enumerate(zip(lines, hashes.tolist(), drop.tolist(), strict=True)):
-        if is_dup or h in seen:
-            continue
-        seen.add(h)
-        kept.append(line)
-        ids.append(i)
+    keep = ~group.contains(hashes)
+    values = hashes.tolist()
+    if len(set(values)) < len(values):
+        # In-document repeats: only a hash's first line may stay (np.unique's return_index
+        # gives first occurrences). A duplicate hash is dropped on every line, so this and
+        # the group mask compose in any order.
+        first = np.zeros(len(values), dtype=bool)
+        first[np.unique(hashes, return_index=True)[1]] = True
+        keep &= first
+    ids = np.flatnonzero(keep).tolist()
     return DedupResult(
-        kept_lines=kept,
+        kept_lines=[lines[i] for i in ids],
         line_ids=ids,
         original_nlines=len(lines),
-        original_length=len("\n".join(lines)),
+        original_length=sum(map(len, lines)) + max(len(lines) - 1, 0),  # len("\n".join(lines))
     )

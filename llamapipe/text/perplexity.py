@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from llamapipe.text.ccnet_normalize import normalize_for_lm
+from llamapipe.text.ccnet_normalize import normalize_lines_for_lm
 
 #: CCNet's cutoffs for English with its published models (p30, p60).
 CCNET_EN_CUTOFFS = (340.0, 520.0)
@@ -55,7 +55,7 @@ class PerplexityScorer:
         """Normalized, SentencePiece-tokenized lines (pieces separated by spaces)."""
         if self._sp is None:
             self._load()
-        normalized = [normalize_for_lm(line) for line in lines]
+        normalized = normalize_lines_for_lm(lines)
         # Line by line: a batch call starts worker threads on every call, which for a page's
         # few dozen lines costs 2-5x the wall time of encoding them (measured here).
         encode = self._sp.encode
@@ -66,12 +66,13 @@ class PerplexityScorer:
         if not lines:
             return 0.0, 0
         tokenized = self.tokenize(lines)
-        lm = self._lm
+        score = self._lm.score
         log_sum = 0.0
-        length = 0
-        for sentence in tokenized:
-            log_sum += lm.score(sentence, bos=True, eos=True)
-            length += len(sentence.split()) + 1
+        for sentence in tokenized:  # summed in line order, as a float: keep it a plain loop
+            log_sum += score(sentence, bos=True, eos=True)
+        # Tokens of all lines counted by one split of the joined lines (a space never merges
+        # two tokens), plus one </s> per line.
+        length = len(" ".join(tokenized).split()) + len(tokenized)
         return log_sum, length
 
     def perplexity(self, text: str) -> float:

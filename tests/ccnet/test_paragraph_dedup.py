@@ -69,3 +69,27 @@ def test_in_document_repeat_removed_and_empty_group() -> None:
     alone = dedup_document(["a line", "A Line", "b"], GroupDuplicates(np.empty(0, np.uint64)))
     assert alone.kept_lines == ["a line", "b"] and alone.line_ids == [0, 2]
     assert group.contains(hash_lines(["Body text", "Share this page"])).tolist() == [False, True]
+
+
+def test_dedup_document_matches_a_line_by_line_reference(realdata: Path) -> None:
+    """The vectorised dedup against the plain rule, on real pages deduplicated against a group
+    that holds only the other shard (so in-document repeats are left to the in-document check):
+    keep a line iff its hash is not a group duplicate and was not kept earlier in the page."""
+    docs0, docs1 = _docs(realdata, SHARDS[0]), _docs(realdata, SHARDS[1])
+    group = GroupDuplicates.from_shards([ShardLineHashes.from_documents(docs1)])
+    dup = set(group.duplicates.tolist())
+    repeats = 0
+    for doc in docs0 + [["x", "y", "X", "x", "z", "y"], []]:
+        hashes = hash_lines(doc).tolist()
+        seen: set[int] = set()
+        ids = []
+        for i, h in enumerate(hashes):
+            if h not in dup and h not in seen:
+                seen.add(h)
+                ids.append(i)
+        repeats += len(set(hashes)) < len(hashes)
+        result = dedup_document(doc, group)
+        assert result.line_ids == ids
+        assert result.kept_lines == [doc[i] for i in ids]
+        assert result.original_length == len("\n".join(doc))
+    assert repeats >= 5  # real pages repeat lines inside themselves
