@@ -31,21 +31,16 @@ def _field_comments(model: type[BaseModel]) -> dict[str, str]:
         return {}
     comments: dict[str, str] = {}
     pending: list[str] = []
-    group = ""  # a comment above several fields without a blank line documents all of them
     for line in lines:
         match = _COMMENT_FIELD.match(line)
         if match:
             pending.append(match.group(1).strip())
             continue
-        if not line.strip():
-            pending, group = [], ""
-            continue
         field = _FIELD_LINE.match(line)
-        if field:
-            if pending:
-                group, pending = " ".join(pending), []
-            if group:
-                comments[field.group(1)] = group
+        if field and pending:
+            comments[field.group(1)] = " ".join(pending)
+        if line.strip():
+            pending = []
     return comments
 
 

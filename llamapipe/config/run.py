@@ -28,8 +28,9 @@ class SlurmConfig(StrictModel):
     partition: str | None = None
     #: Wall-clock limit of one array task, minutes.
     timeout_min: int = Field(60, ge=1)
-    #: CPUs and memory of one array task.
+    #: CPUs of one array task.
     cpus_per_task: int = Field(1, ge=1)
+    #: Memory of one array task, GB.
     mem_gb: int = Field(4, ge=1)
     #: Array tasks running at once.
     array_parallelism: int = Field(64, ge=1)
