@@ -14,6 +14,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.distributed.tensor import DTensor
 
 from llamapipe.model.args import ModelArgs
 from llamapipe.model.kv_cache import KVCache
@@ -118,12 +119,34 @@ class Attention(nn.Module):
         kv_cache: KVCache | None = None,
     ) -> torch.Tensor:
         batch, seq = x.shape[0], x.shape[1]
-        q = self.wq(x).view(batch, seq, -1, self.head_dim)
-        k = self.wk(x).view(batch, seq, -1, self.head_dim)
-        v = self.wv(x).view(batch, seq, -1, self.head_dim)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        q, k, v = self._project(x, cos, sin)
         if kv_cache is not None:
             k, v = kv_cache.update(self.layer_id, start_pos, k, v)
             k, v = k.to(q.dtype), v.to(q.dtype)
         out = ATTENTION_FUNCTIONS[self.backend](q, k, v)
         return self.wo(out.reshape(batch, seq, -1))
+
+    def _project(
+        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q, k (rotated) and v as [batch, seq, heads, head_dim].
+
+        With plain weights (one process, or inside FSDP2's forward, where the block's parameters
+        are unsharded plain tensors) q, k and v come from one matmul against [wq; wk; wv] and q
+        and k are rotated in one pass: fewer, larger kernels. The concatenation is rebuilt on every
+        call (a copy of 3 dim^2 weights), so it always sees the current weights and autograd
+        routes each slice of the gradient to its own parameter. Tensor-parallel weights are
+        DTensors sharded by rows; they keep three separate projections.
+        """
+        wq, wk, wv = self.wq.weight, self.wk.weight, self.wv.weight
+        if isinstance(wq, DTensor):
+            q = self.wq(x).unflatten(-1, (-1, self.head_dim))
+            k = self.wk(x).unflatten(-1, (-1, self.head_dim))
+            v = self.wv(x).unflatten(-1, (-1, self.head_dim))
+            return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
+        qkv = F.linear(x, torch.cat((wq, wk, wv)))
+        q_cols, k_cols = wq.shape[0], wk.shape[0]
+        qk = apply_rope(qkv[..., : q_cols + k_cols].unflatten(-1, (-1, self.head_dim)), cos, sin)
+        q_heads = q_cols // self.head_dim
+        v = qkv[..., q_cols + k_cols :].unflatten(-1, (-1, self.head_dim))
+        return qk[:, :, :q_heads], qk[:, :, q_heads:], v

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.distributed.tensor import DTensor
 
 from llamapipe.model.args import ModelArgs
 
@@ -37,4 +38,10 @@ class FeedForward(nn.Module):
         self.w3 = nn.Linear(args.dim, hidden, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+        w1, w3 = self.w1.weight, self.w3.weight
+        if isinstance(w1, DTensor):  # tensor parallel: row-sharded, keep two projections
+            return self.w2(F.silu(self.w1(x)) * self.w3(x))
+        # One matmul against [w1; w3] (rebuilt each call, so always the current weights; see
+        # Attention._project) instead of two half-width ones.
+        gate, up = F.linear(x, torch.cat((w1, w3))).chunk(2, dim=-1)
+        return self.w2(F.silu(gate) * up)

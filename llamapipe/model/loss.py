@@ -23,19 +23,21 @@ WEIGHT_GRAD_GROUP_TOKENS = 1024
 
 
 class _WeightGradAccumulator:
-    """grad_W = sum over chunks of g^T h, accumulated in float32.
+    """sum over chunks of g^T h, accumulated in float32 (g unscaled: softmax - one-hot).
 
-    In float32 each chunk is added with one in-place addmm. In bf16 the chunks' gradients are
-    written into a [group, vocab] buffer and multiplied once per group, because upcasting and
-    adding a [vocab, dim] product for every small chunk costs more than the matmul itself.
+    In float32 the first chunk is written with one mm and the others added with in-place addmm
+    (no zero-filled [vocab, dim] buffer). In bf16 the chunks' gradients are written into a
+    [group, vocab] buffer and multiplied once per group, because upcasting and adding a
+    [vocab, dim] product for every small chunk costs more than the matmul itself.
     """
 
     def __init__(self, weight: torch.Tensor, hidden_c: torch.Tensor, chunk_size: int) -> None:
-        self.grad = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device)
+        self.grad = torch.empty(weight.shape, dtype=torch.float32, device=weight.device)
+        self.filled = False
         self.hidden_c = hidden_c
         self.staged = hidden_c.dtype != torch.float32
         group = max(chunk_size, WEIGHT_GRAD_GROUP_TOKENS // chunk_size * chunk_size)
-        group = min(group, hidden_c.shape[0])
+        group = max(1, min(group, hidden_c.shape[0]))
         self.buffer = (
             torch.empty(group, weight.shape[0], dtype=hidden_c.dtype, device=weight.device)
             if self.staged
@@ -59,14 +61,38 @@ class _WeightGradAccumulator:
 
     def add(self, start: int, g: torch.Tensor) -> None:
         if self.buffer is None:
-            self.grad.addmm_(g.t(), self.hidden_c[start : start + g.shape[0]])
+            h = self.hidden_c[start : start + g.shape[0]]
+            if self.filled:
+                self.grad.addmm_(g.t(), h)
+            else:
+                torch.mm(g.t(), h, out=self.grad)
+                self.filled = True
 
     def flush(self) -> None:
         if self.buffer is None or self.rows == 0:
             return
         h = self.hidden_c[self.group_start : self.group_start + self.rows]
-        self.grad += (self.buffer[: self.rows].t() @ h).float()
+        product = self.buffer[: self.rows].t() @ h
+        if self.filled:
+            self.grad += product.float()
+        else:
+            self.grad.copy_(product)
+            self.filled = True
         self.rows = 0
+
+    def result(self) -> torch.Tensor:
+        self.flush()
+        if not self.filled:
+            self.grad.zero_()
+        return self.grad
+
+
+def _mm_into(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
+    """out = a @ b, written in place when the dtypes allow (no temporary)."""
+    if a.dtype == out.dtype:
+        torch.mm(a, b, out=out)
+    else:
+        out.copy_(a @ b)
 
 
 class _ChunkedLinearCrossEntropy(torch.autograd.Function):
@@ -82,57 +108,86 @@ class _ChunkedLinearCrossEntropy(torch.autograd.Function):
         need_hidden_grad, need_weight_grad = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         need_grad = need_hidden_grad or need_weight_grad
         weight_c = weight.to(compute_dtype)
+        tokens = hidden.shape[0]
         valid = targets != IGNORE_INDEX
         count = valid.sum().clamp(min=1).to(torch.float32)
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         grad_hidden = torch.empty_like(hidden) if need_hidden_grad else None
         hidden_c = hidden.to(compute_dtype)
-        grad_weight = (
-            _WeightGradAccumulator(weight, hidden_c, chunk_size) if need_weight_grad else None
+        grad_weight = None
+        if need_weight_grad:
+            # Ignored tokens contribute nothing to the output matrix's gradient: zero their rows
+            # of h (exact, a multiplication by 0 or 1) instead of rows of the [chunk, vocab] block.
+            hidden_w = hidden_c * valid[:, None].to(compute_dtype)
+            grad_weight = _WeightGradAccumulator(weight, hidden_w, chunk_size)
+        # One [chunk, vocab] float32 block reused by every chunk: the logits, then in place the
+        # softmax, then the gradient. Reusing it avoids allocating (and on CPU page-faulting)
+        # tens of MB per chunk.
+        block_rows = max(1, min(chunk_size, tokens))
+        block = torch.empty(block_rows, weight.shape[0], dtype=torch.float32, device=hidden.device)
+        low_block = (
+            torch.empty(block_rows, weight.shape[0], dtype=compute_dtype, device=hidden.device)
+            if compute_dtype != torch.float32
+            else None
         )
-        for start in range(0, hidden.shape[0], chunk_size):
-            stop = start + chunk_size
+        for start in range(0, tokens, chunk_size):
+            stop = min(start + chunk_size, tokens)
             h = hidden_c[start:stop]
             t = targets[start:stop].clamp(min=0)[:, None]
             ok = valid[start:stop].to(torch.float32)
-            logits = (h @ weight_c.t()).float()
-            probs = torch.softmax(logits, dim=-1)  # one fused pass, chunk-sized: stays in cache
-            target_prob = probs.gather(1, t).squeeze(1)
-            token_loss = -torch.log(target_prob)
-            underflow = target_prob < 1e-30
+            probs = block[: stop - start]
+            if low_block is None:
+                torch.mm(h, weight_c.t(), out=probs)
+            else:
+                torch.mm(h, weight_c.t(), out=low_block[: stop - start])
+                probs.copy_(low_block[: stop - start])
+            torch.softmax(probs, dim=-1, out=probs)  # one fused pass, in place
+            target_prob = probs.gather(1, t)
+            token_loss = -torch.log(target_prob.squeeze(1))
+            underflow = target_prob.squeeze(1) < 1e-30
             if underflow.any():  # hopeless predictions: take log-sum-exp the slow, exact way
                 rows = underflow.nonzero().squeeze(1)
-                lse = torch.logsumexp(logits[rows], dim=-1)
-                token_loss[rows] = lse - logits[rows].gather(1, t[rows]).squeeze(1)
-            del logits
+                logits = (h[rows] @ weight_c.t()).float()
+                lse = torch.logsumexp(logits, dim=-1)
+                token_loss[rows] = lse - logits.gather(1, t[rows]).squeeze(1)
             total += (token_loss * ok).sum()
             if not need_grad:
                 continue
-            # d loss / d logits = (softmax - onehot) / count, zero for ignored tokens
-            row_scale = (ok / count)[:, None]
-            grad_logits = probs.mul_(row_scale)
-            grad_logits.scatter_add_(1, t, -row_scale)
+            # d loss / d logits = (softmax - onehot) * ok / count. The [chunk, vocab] block keeps
+            # softmax - onehot; the per-row factor is applied to the [chunk, dim] results instead
+            # (ok / count to the hidden gradient here, 1 / count to the weight gradient in
+            # backward), which saves a pass over the block.
+            grad_logits = probs.scatter_(1, t, target_prob - 1.0)
             if grad_weight is not None:
                 g = grad_weight.slot(start, grad_logits)
             else:
                 g = grad_logits.to(compute_dtype)
             if grad_hidden is not None:
-                grad_hidden[start:stop] = (g @ weight_c).to(hidden.dtype)
+                gh = grad_hidden[start:stop]
+                _mm_into(g, weight_c, gh)
+                gh.mul_((ok / count)[:, None])
             if grad_weight is not None:
                 grad_weight.add(start, g)
-        if grad_weight is not None:
-            grad_weight.flush()
         ctx.save_for_backward(
             grad_hidden if grad_hidden is not None else torch.empty(0),
-            grad_weight.grad.to(weight.dtype) if grad_weight is not None else torch.empty(0),
+            grad_weight.result() if grad_weight is not None else torch.empty(0),
+            count,
         )
+        ctx.weight_dtype = weight.dtype
         return total / count
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
-        grad_hidden, grad_weight = ctx.saved_tensors
-        gh = grad_hidden * grad_output if ctx.needs_input_grad[0] else None
-        gw = grad_weight * grad_output if ctx.needs_input_grad[1] else None
+        # The saved gradients are scaled in place: this graph is back-propagated once.
+        grad_hidden, grad_weight, count = ctx.saved_tensors
+        gh = grad_hidden.mul_(grad_output) if ctx.needs_input_grad[0] else None
+        gw = None
+        if ctx.needs_input_grad[1]:
+            scale = grad_output / count
+            if grad_weight.dtype == ctx.weight_dtype:
+                gw = grad_weight.mul_(scale)
+            else:
+                gw = (grad_weight * scale).to(ctx.weight_dtype)
         return gh, gw, None, None, None
 
 
