@@ -145,8 +145,9 @@ class Attention(nn.Module):
             v = self.wv(x).unflatten(-1, (-1, self.head_dim))
             return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
         qkv = F.linear(x, torch.cat((wq, wk, wv)))
-        q_cols, k_cols = wq.shape[0], wk.shape[0]
-        qk = apply_rope(qkv[..., : q_cols + k_cols].unflatten(-1, (-1, self.head_dim)), cos, sin)
-        q_heads = q_cols // self.head_dim
-        v = qkv[..., q_cols + k_cols :].unflatten(-1, (-1, self.head_dim))
-        return qk[:, :, :q_heads], qk[:, :, q_heads:], v
+        # split (not slicing): its backward is one concatenation of the two gradients, where
+        # each slice's backward would zero-fill a whole [batch, seq, 3 dim] gradient.
+        qk, v = qkv.split((wq.shape[0] + wk.shape[0], wv.shape[0]), dim=-1)
+        qk = apply_rope(qk.unflatten(-1, (-1, self.head_dim)), cos, sin)
+        q, k = qk.split((wq.shape[0] // self.head_dim, wk.shape[0] // self.head_dim), dim=2)
+        return q, k, v.unflatten(-1, (-1, self.head_dim))
