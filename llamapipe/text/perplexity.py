@@ -61,11 +61,7 @@ class PerplexityScorer:
         encode = self._sp.encode
         return [" ".join(encode(line, out_type=str)) for line in normalized]
 
-    def score_lines(self, lines: Sequence[str]) -> tuple[float, int]:
-        """(sum of log10 probabilities, number of scored tokens incl. one </s> per line)."""
-        if not lines:
-            return 0.0, 0
-        tokenized = self.tokenize(lines)
+    def _score_tokenized(self, tokenized: Sequence[str]) -> tuple[float, int]:
         score = self._lm.score
         log_sum = 0.0
         for sentence in tokenized:  # summed in line order, as a float: keep it a plain loop
@@ -75,11 +71,26 @@ class PerplexityScorer:
         length = len(" ".join(tokenized).split()) + len(tokenized)
         return log_sum, length
 
+    def score_lines(self, lines: Sequence[str]) -> tuple[float, int]:
+        """(sum of log10 probabilities, number of scored tokens incl. one </s> per line)."""
+        if not lines:
+            return 0.0, 0
+        return self._score_tokenized(self.tokenize(lines))
+
     def perplexity(self, text: str) -> float:
         """Perplexity of a document whose lines are separated by newlines (-1 when empty)."""
         if not text:
             return -1.0
         return perplexity_from_scores(*self.score_lines(text.split("\n")))
+
+    def perplexities(self, texts: Sequence[str]) -> list[float]:
+        """`perplexity` of each text; all are tokenized first, then all scored, so that the
+        SentencePiece and KenLM tables each stay in the CPU caches for a whole batch."""
+        tokenized = [self.tokenize(text.split("\n")) if text else None for text in texts]
+        return [
+            perplexity_from_scores(*self._score_tokenized(lines)) if lines is not None else -1.0
+            for lines in tokenized
+        ]
 
 
 def bucket_for(perplexity: float, cutoffs: tuple[float, float] | None) -> str:

@@ -257,3 +257,42 @@ def test_first_occurrence_marks_follow_input_order(tmp_path: Path) -> None:
         4: [True, False, True],
     }
     assert ctx.counters.totals["exact_duplicate_documents"] == 3
+
+
+def test_filter_batches_give_each_page_what_it_gets_alone(ccnet_run) -> None:
+    """`filter_pages` runs each step over a batch; the pages, their perplexities, buckets and
+    removal reasons must not depend on the batch size, and match the stage's output."""
+    from llamapipe.sources.commoncrawl.documents import filter_pages, iter_pages
+    from llamapipe.sources.commoncrawl.groups import load_group
+    from llamapipe.sources.commoncrawl.models import MODELS_STAGE, load_language_models
+    from llamapipe.text.ccnet_normalize import hash_lines
+    from llamapipe.text.langid import LanguageIdentifier
+
+    run_dir = ccnet_run.run_dir
+    group = load_group(run_dir / HASHES_STAGE, [0, 1])
+    models = load_language_models(run_dir / MODELS_STAGE, ["en"])
+    lid = LanguageIdentifier()
+    pages = list(iter_pages(ccnet_run.inputs[0], 300, lambda *_: None, lambda: None))
+    hashes = [hash_lines(page.lines) for page in pages]
+
+    def run(batch: int) -> tuple[list[tuple], Counter]:
+        removed: Counter = Counter()
+
+        def count(reason: str) -> None:
+            removed[reason] += 1
+
+        out = []
+        for i in range(0, len(pages), batch):
+            for kept in filter_pages(
+                pages[i : i + batch], hashes[i : i + batch], group, lid, models, 0.5, count
+            ):
+                out.append((kept.page.index, kept.text, kept.language_score, kept.perplexity))
+                removed[f"bucket_{kept.bucket}"] += 1
+        return out, removed
+
+    alone, removed_alone = run(1)
+    batched, removed_batched = run(7)
+    assert batched == alone and removed_batched == removed_alone
+    assert removed_alone["bucket_tail"] > 0 and removed_alone["language_not_kept"] > 0
+    stage = {(d.text, d.meta["perplexity"]) for d in _docs(run_dir, FILTERED_STAGE, 0)}
+    assert stage == {(text, ppl) for _i, text, _s, ppl in alone if ppl < models["en"].cutoffs[1]}

@@ -6,16 +6,20 @@ with exactly the same steps the `filtered` stage applies to every document.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from llamapipe.formats.wet import WetRecord, read_wet, segment_name
 from llamapipe.text.langid import LanguageIdentifier
 from llamapipe.text.paragraph_dedup import GroupDuplicates, dedup_document
+from llamapipe.text.perplexity import bucket_for
+
+if TYPE_CHECKING:
+    from llamapipe.sources.commoncrawl.models import LanguageModel
 
 SOURCE = "commoncrawl"
 
@@ -72,6 +76,8 @@ class FilteredPage:
     original_length: int
     language: str
     language_score: float
+    perplexity: float = -1.0  # set by `score_pages`
+    bucket: str = "all"
 
     def meta(self) -> dict[str, Any]:
         rec = self.page.record
@@ -120,3 +126,44 @@ def dedup_and_identify(
         language=language,
         language_score=score,
     )
+
+
+def score_pages(pages: Sequence[FilteredPage], models: Mapping[str, LanguageModel]) -> None:
+    """Set each page's perplexity and bucket under its language's model, language by language
+    (each model scores all its pages in one call: see `PerplexityScorer.perplexities`)."""
+    by_language: dict[str, list[FilteredPage]] = {}
+    for page in pages:
+        by_language.setdefault(page.language, []).append(page)
+    for language, group in by_language.items():
+        model = models[language]
+        scores = model.scorer.perplexities([page.text for page in group])
+        for page, perplexity in zip(group, scores, strict=True):
+            page.perplexity = perplexity
+            page.bucket = bucket_for(perplexity, model.cutoffs)
+
+
+def filter_pages(
+    pages: Sequence[CrawlPage],
+    line_hashes: Sequence[np.ndarray | None],
+    group: GroupDuplicates,
+    lid: LanguageIdentifier,
+    models: Mapping[str, LanguageModel],
+    lid_threshold: float,
+    removed: Callable[[str], None],
+) -> list[FilteredPage]:
+    """Dedup + language id + perplexity of a batch of pages, one step at a time.
+
+    Returns the pages that passed language id (languages = the keys of `models`), in input
+    order, with perplexity and bucket set. Each page gets exactly the computation it would get
+    alone; running each step over the whole batch before the next keeps one model's tables hot
+    in the CPU caches instead of alternating fastText, SentencePiece and KenLM per page, which
+    measured 10-18% faster per page on the real sample shards (bench/bench_ccnet.py).
+    """
+    languages = set(models)
+    passed = []
+    for page, hashes in zip(pages, line_hashes, strict=True):
+        kept = dedup_and_identify(page, group, lid, languages, lid_threshold, removed, hashes)
+        if kept is not None:
+            passed.append(kept)
+    score_pages(passed, models)
+    return passed

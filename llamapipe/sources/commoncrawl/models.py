@@ -19,7 +19,7 @@ from llamapipe.engine import ShardContext
 from llamapipe.formats.documents import read_documents
 from llamapipe.sources.commoncrawl.documents import dedup_and_identify, iter_pages
 from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, load_group, wet_plan
-from llamapipe.text.ccnet_normalize import normalize_for_lm
+from llamapipe.text.ccnet_normalize import normalize_lines_for_lm
 from llamapipe.text.kenlm_tools import build_binary, train_arpa
 from llamapipe.text.langid import LanguageIdentifier
 from llamapipe.text.perplexity import PerplexityScorer, percentile_cutoffs
@@ -87,8 +87,7 @@ def write_training_corpus(texts: Iterator[str], path: Path) -> int:
     count = 0
     with open(path, "w", encoding="utf-8") as fh:
         for text in texts:
-            for line in text.split("\n"):
-                normalized = normalize_for_lm(line)
+            for normalized in normalize_lines_for_lm(text.split("\n")):
                 if normalized:
                     fh.write(normalized + "\n")
                     count += 1

@@ -16,8 +16,9 @@ from llamapipe.formats.wet import SKIP_EMPTY_RECORD
 from llamapipe.sources.commoncrawl.documents import (
     REMOVED_TOO_SHORT,
     SOURCE,
-    dedup_and_identify,
+    CrawlPage,
     doc_id,
+    filter_pages,
     iter_pages,
 )
 from llamapipe.sources.commoncrawl.groups import (
@@ -30,12 +31,14 @@ from llamapipe.sources.commoncrawl.models import MODELS_STAGE, load_language_mod
 from llamapipe.text.ccnet_normalize import hash_lines
 from llamapipe.text.langid import LanguageIdentifier
 from llamapipe.text.paragraph_dedup import ShardLineHashes
-from llamapipe.text.perplexity import bucket_for
 
 FILTERED_STAGE = "ingest/commoncrawl/filtered"
 CLASSIFIED_STAGE = "ingest/commoncrawl/classified"
 FINAL_STAGE = "ingest/commoncrawl"
 CHANGED_SINCE_HASHED = "line count differs from the hash pass; rebuild the hashes stage"
+#: Pages filtered together, step by step (`filter_pages`): a few MB of text, and large enough
+#: that switching between the fastText, SentencePiece and KenLM tables is rare.
+FILTER_BATCH_PAGES = 512
 
 
 def _cache_dir(config: dict[str, Any]) -> Path | None:
@@ -90,8 +93,33 @@ def process_filtered(ctx: ShardContext) -> None:
     offset = 0
     lid = LanguageIdentifier(cfg["lid_model"])
     models = load_language_models(ctx.upstream_dir(MODELS_STAGE), cfg["languages"])
-    languages = set(cfg["languages"])
     keep_buckets = set(cfg["lm"]["keep_buckets"])
+    pages: list[CrawlPage] = []
+    page_hashes: list[np.ndarray] = []
+
+    def flush(writer: Any) -> None:
+        """Filter the pending batch (see `filter_pages`) and write its kept pages in order."""
+        for kept in filter_pages(
+            pages, page_hashes, group, lid, models, cfg["lid_threshold"], ctx.counters.removed
+        ):
+            ctx.counters.add("lines_after_dedup", len(kept.line_ids))
+            if kept.bucket not in keep_buckets:
+                ctx.counters.removed(f"perplexity_bucket_{kept.bucket}")
+                continue
+            meta = kept.meta()
+            meta["perplexity"] = kept.perplexity
+            meta["bucket"] = kept.bucket
+            writer.write(
+                Document(
+                    id=doc_id(kept.page.record.cc_segment, kept.page.index),
+                    text=kept.text,
+                    source=SOURCE,
+                    meta=meta,
+                )
+            )
+        pages.clear()
+        page_hashes.clear()
+
     with ctx.document_writer() as writer:
         for page in iter_pages(
             ref,
@@ -102,36 +130,18 @@ def process_filtered(ctx: ShardContext) -> None:
             cfg["retries"],
         ):
             ctx.counters.add("docs_in")
-            ctx.counters.add("bytes_in", len(page.record.raw_content.encode("utf-8")))
+            raw = page.record.raw_content
+            ctx.counters.add("bytes_in", len(raw) if raw.isascii() else len(raw.encode("utf-8")))
             ctx.counters.add("lines_in", len(page.lines))
             end = offset + len(page.lines)
             if end > line_hashes.size:
                 raise InputError(f"{ref}: {CHANGED_SINCE_HASHED}")
-            hashes = np.asarray(line_hashes[offset:end])
+            pages.append(page)
+            page_hashes.append(np.asarray(line_hashes[offset:end]))
             offset = end
-            kept = dedup_and_identify(
-                page, group, lid, languages, cfg["lid_threshold"], ctx.counters.removed, hashes
-            )
-            if kept is None:
-                continue
-            ctx.counters.add("lines_after_dedup", len(kept.line_ids))
-            model = models[kept.language]
-            perplexity = model.scorer.perplexity(kept.text)
-            bucket = bucket_for(perplexity, model.cutoffs)
-            if bucket not in keep_buckets:
-                ctx.counters.removed(f"perplexity_bucket_{bucket}")
-                continue
-            meta = kept.meta()
-            meta["perplexity"] = perplexity
-            meta["bucket"] = bucket
-            writer.write(
-                Document(
-                    id=doc_id(page.record.cc_segment, page.index),
-                    text=kept.text,
-                    source=SOURCE,
-                    meta=meta,
-                )
-            )
+            if len(pages) >= FILTER_BATCH_PAGES:
+                flush(writer)
+        flush(writer)
     if offset != line_hashes.size:
         raise InputError(f"{ref}: {CHANGED_SINCE_HASHED}")
 
