@@ -9,7 +9,13 @@ import torch
 import torch.nn.functional as F
 
 from llamapipe.model import PRESETS, KVCache, ModelArgs, Transformer, count_parameters
-from llamapipe.model.attention import naive_attention, sdpa_attention, xformers_attention
+from llamapipe.model.attention import (
+    Attention,
+    naive_attention,
+    sdpa_attention,
+    xformers_attention,
+)
+from llamapipe.model.layers import FeedForward, RMSNorm
 from llamapipe.model.loss import IGNORE_INDEX, chunked_linear_cross_entropy
 from llamapipe.model.presets import flops_per_token
 from llamapipe.model.rope import apply_rope, rope_angles
@@ -216,3 +222,80 @@ def test_chunked_loss_survives_hopeless_predictions() -> None:
     reference = F.cross_entropy(hidden @ weight.t(), targets)
     assert torch.isfinite(ours)
     torch.testing.assert_close(ours, reference)
+
+
+def _reference_rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    x32 = x.float()
+    return (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)).type_as(x) * weight
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_rms_norm_hand_written_backward_matches_autograd(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    norm = RMSNorm(48, eps=1e-6).to(dtype)
+    with torch.no_grad():
+        norm.weight.normal_()
+    x = (torch.randn(3, 7, 48) * 5).to(dtype).requires_grad_()
+    grad = torch.randn(3, 7, 48).to(dtype)
+    ours = norm(x)
+    grads = torch.autograd.grad(ours, (x, norm.weight), grad)
+    reference = _reference_rms_norm(x, norm.weight, 1e-6)
+    expected = torch.autograd.grad(reference, (x, norm.weight), grad)
+    assert torch.equal(ours, reference)  # same forward formula
+    tol = 1e-5 if dtype == torch.float32 else 2e-2
+    for a, b in zip(grads, expected, strict=True):
+        assert a.dtype == b.dtype == dtype
+        torch.testing.assert_close(a, b, atol=tol * float(b.abs().max()), rtol=0)
+
+
+def test_swiglu_fused_projection_and_backward_match_two_projections() -> None:
+    torch.manual_seed(0)
+    ff = FeedForward(SMALL)
+    x = torch.randn(2, 9, SMALL.dim, requires_grad=True)
+    grad = torch.randn(2, 9, SMALL.dim)
+    ours = ff(x)
+    grads = torch.autograd.grad(ours, (x, *ff.parameters()), grad)
+    reference = ff.w2(F.silu(ff.w1(x)) * ff.w3(x))
+    expected = torch.autograd.grad(reference, (x, *ff.parameters()), grad)
+    torch.testing.assert_close(ours, reference)
+    for a, b in zip(grads, expected, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_rope_backward_is_the_inverse_rotation() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(2, 10, 3, 16, requires_grad=True)
+    grad = torch.randn(2, 10, 3, 16)
+    cos, sin = rope_angles(16, torch.arange(10))
+    (ours,) = torch.autograd.grad(apply_rope(x, cos, sin), x, grad)
+    pairs = x.unflatten(-1, (-1, 2))
+    even, odd = pairs[..., 0], pairs[..., 1]
+    c, s = cos[None, :, None, :], sin[None, :, None, :]
+    reference = torch.stack((even * c - odd * s, even * s + odd * c), dim=-1).flatten(-2)
+    (expected,) = torch.autograd.grad(reference, x, grad)
+    torch.testing.assert_close(ours, expected, atol=1e-6, rtol=1e-6)
+
+
+def test_fused_qkv_projection_matches_separate_projections() -> None:
+    torch.manual_seed(0)
+    args = ModelArgs(dim=64, n_heads=8, n_kv_heads=2, vocab_size=300, multiple_of=32)
+    attention = Attention(args, layer_id=0)
+    x = torch.randn(2, 11, 64, requires_grad=True)
+    cos, sin = rope_angles(args.head_dim, torch.arange(11))
+    q, k, v = attention._project(x, cos, sin)
+    heads = (2, 11, -1, args.head_dim)
+    ref_q = apply_rope(attention.wq(x).view(heads), cos, sin)
+    ref_k = apply_rope(attention.wk(x).view(heads), cos, sin)
+    ref_v = attention.wv(x).view(heads)
+    assert q.shape == (2, 11, 8, 8) and k.shape == v.shape == (2, 11, 2, 8)
+    for ours, ref in ((q, ref_q), (k, ref_k), (v, ref_v)):
+        torch.testing.assert_close(ours, ref)
+    loss = (q.square().sum() + (k * 2).sum() + v.sin().sum()) / 100
+    grads = torch.autograd.grad(loss, (x, *attention.parameters()), allow_unused=True)
+    ref_loss = (ref_q.square().sum() + (ref_k * 2).sum() + ref_v.sin().sum()) / 100
+    expected = torch.autograd.grad(ref_loss, (x, *attention.parameters()), allow_unused=True)
+    for a, b in zip(grads, expected, strict=True):
+        if b is None:
+            assert a is None
+        else:
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
