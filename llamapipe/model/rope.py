@@ -23,33 +23,30 @@ def rope_angles(
     return angles.cos(), angles.sin()
 
 
-def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """(e, o) -> (e cos - o sin, e sin + o cos) for every pair, written straight into the output
-    (four elementwise passes, no stacked temporaries)."""
-    pairs = x.unflatten(-1, (-1, 2))
-    even, odd = pairs[..., 0], pairs[..., 1]
-    out = torch.empty(pairs.shape, dtype=x.dtype, device=x.device)
-    out_even, out_odd = out[..., 0], out[..., 1]
-    torch.mul(even, cos, out=out_even)
-    out_even.addcmul_(odd, sin, value=-1.0)
-    torch.mul(odd, cos, out=out_odd)
-    out_odd.addcmul_(even, sin)
-    return out.flatten(-2)
+def _rotate(x: torch.Tensor, cos2: torch.Tensor, sin2: torch.Tensor) -> torch.Tensor:
+    """(e, o) -> (e cos - o sin, o cos + e sin) for every pair, as x cos2 + swap(x) sin2 with
+    cos2 = (cos, cos) and sin2 = (-sin, sin) per pair: two strided copies build swap(x), then two
+    contiguous (vectorised) passes; no stacked temporaries."""
+    swapped = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    pairs, swapped_pairs = x.unflatten(-1, (-1, 2)), swapped.unflatten(-1, (-1, 2))
+    swapped_pairs[..., 0].copy_(pairs[..., 1])
+    swapped_pairs[..., 1].copy_(pairs[..., 0])
+    return torch.mul(x, cos2).addcmul_(swapped, sin2)
 
 
 class _Rope(torch.autograd.Function):
     """The rotation is orthogonal: its gradient is the rotation by the opposite angles, computed
-    with the same four passes instead of autograd's trace through slices and a stack."""
+    with the same passes instead of autograd's trace through slices and a stack."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(cos, sin)
-        return _rotate(x, cos, sin)
+    def forward(ctx, x: torch.Tensor, cos2: torch.Tensor, sin2: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(cos2, sin2)
+        return _rotate(x, cos2, sin2)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        cos, sin = ctx.saved_tensors
-        return _rotate(grad, cos, -sin), None, None
+        cos2, sin2 = ctx.saved_tensors
+        return _rotate(grad, cos2, -sin2), None, None
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -58,8 +55,8 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     Computed in float32 (as the reference does) and returned in x's dtype. x may be a strided
     view (e.g. the q and k columns of a fused qkv projection); the result is contiguous.
     """
-    cos = cos[None, :, None, :]
-    sin = sin[None, :, None, :]
+    cos2 = cos.repeat_interleave(2, dim=-1)[None, :, None, :]
+    sin2 = torch.stack((-sin, sin), dim=-1).flatten(-2)[None, :, None, :]
     if x.dtype == torch.float32:
-        return _Rope.apply(x, cos, sin)
-    return _Rope.apply(x.float(), cos, sin).type_as(x)
+        return _Rope.apply(x, cos2, sin2)
+    return _Rope.apply(x.float(), cos2, sin2).type_as(x)
