@@ -176,9 +176,10 @@ def main() -> None:
             peak_name = f"{torch.cuda.get_device_name()} bf16 dense peak {peak / 1e12:.0f} TFLOP/s"
         else:
             peak = measure_matmul_peak(torch.bfloat16 if precision == "bf16" else torch.float32)
+            cores = usable_cores()
             peak_name = (
-                f"{peak / 1e9:.0f} GFLOP/s matmul peak ({usable_cores()} cores x best "
-                "single-thread rate)"
+                f"{peak / 1e9:.0f} GFLOP/s matmul peak ({cores} core{'s' * (cores > 1)} x "
+                "best single-thread rate)"
             )
         # The same optimizer for both (fused AdamW, as llamapipe's trainer uses).
         opt_ours = torch.optim.AdamW(ours.parameters(), lr=1e-4, betas=(0.9, 0.95), fused=True)
