@@ -201,6 +201,9 @@ def chunked_linear_cross_entropy(
 
     hidden [tokens, dim], weight [vocab, dim], targets [tokens]. Under autocast the matmuls run in
     the autocast dtype and the softmax in float32, as a plain linear + cross_entropy would.
+    The gradients are computed in the forward pass and scaled in place by backward, so the graph
+    can be back-propagated once (a second backward with retain_graph=True raises autograd's
+    "modified by an inplace operation" error rather than returning wrong gradients).
     """
     if torch.is_autocast_enabled(hidden.device.type):
         compute_dtype = torch.get_autocast_dtype(hidden.device.type)
