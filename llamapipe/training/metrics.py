@@ -184,11 +184,13 @@ def _truncate_after(path: Path, step: int) -> None:
     """On resume, drop records of steps after the checkpoint (they will be redone)."""
     if not path.exists():
         return
+    lines = path.read_text().splitlines()
     kept = []
-    for line in path.read_text().splitlines():
+    for line in lines:
         try:
             if json.loads(line).get("step", 0) <= step:
                 kept.append(line)
         except json.JSONDecodeError:
             continue  # a line cut by a crash
-    path.write_text("".join(line + "\n" for line in kept))
+    if len(kept) != len(lines):
+        path.write_text("".join(line + "\n" for line in kept))

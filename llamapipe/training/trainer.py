@@ -170,6 +170,12 @@ def _train(
         loader.load_state_dict(state["loader"])
         start_step, tokens_seen = int(state["step"]), int(state["tokens"])
     stop = min(steps, plan.total_steps) if steps is not None else plan.total_steps
+    if start_step >= stop and (train_dir / "manifest.json").exists():
+        # Already trained this far: touch nothing (metrics, manifest, checkpoints), so that a
+        # second `llamapipe run` does no work and rewrites no file.
+        return TrainResult(
+            train_dir, start_step, start_step, plan.total_steps, last_checkpoint=latest
+        )
 
     n_params = count_parameters(model)
     step_flops_per_token = flops_per_token(args, plan.seq_len)

@@ -1,0 +1,54 @@
+"""`llamapipe run` on the bundled sample, end to end, twice: the second run does nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+OVERRIDES = [
+    "train.size='tiny'",
+    "train.max_steps=6",
+    "train.checkpoint_every=3",
+    "train.display='none'",
+    "tokenizer.vocab_size=1000",
+    "mix.total_tokens=20000",
+    "eval.perplexity_max_tokens=2000",
+    "executor.kind='inprocess'",
+]
+
+
+def run(repo_root: Path, run_dir: Path) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-m", "llamapipe", "run", "-c", str(repo_root / "pipeline.toml")]
+    for item in [f"run.dir='{run_dir}'", *OVERRIDES]:
+        args += ["--set", item]
+    return subprocess.run(args, capture_output=True, text=True, timeout=900)
+
+
+def snapshot(run_dir: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(run_dir)): p.stat().st_mtime_ns
+        for p in run_dir.rglob("*")
+        if p.is_file() and p.name != "report.txt"
+    }
+
+
+@pytest.mark.slow
+def test_run_builds_everything_then_does_nothing(repo_root: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    first = run(repo_root, run_dir)
+    assert first.returncode == 0, first.stderr[-3000:]
+    report = (run_dir / "report.txt").read_text(encoding="utf-8")
+    for section in ("Stages", "data stats", "Training", "Held-out perplexity", "Multiple choice"):
+        assert section in report
+    assert (run_dir / "train/tiny/loss.png").stat().st_size > 1000
+    assert (run_dir / "export/hf/model.safetensors").exists()
+    before = snapshot(run_dir)
+
+    second = run(repo_root, run_dir)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert snapshot(run_dir) == before  # nothing rewritten: stages, checkpoints, eval, export
+    assert second.stderr.count("nothing to do") >= 20
+    assert (run_dir / "report.txt").read_text(encoding="utf-8") == report
