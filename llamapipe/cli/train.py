@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,14 @@ def train_command(
             help="Continue from the newest checkpoint (--no-resume deletes them and starts over).",
         ),
     ] = True,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--init-from",
+            help="Start from these weights: a Hugging Face Llama dir or a llamapipe checkpoint "
+            "(model shape from its config; fresh optimizer, schedule and data order).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print memory, time, GPU-hours, energy, carbon; no run."),
@@ -45,8 +54,20 @@ def train_command(
     ] = None,
     mfu: Annotated[
         float | None,
-        typer.Option("--mfu", help="Dry run: model FLOPs utilisation (default: the paper's 65B)."),
+        typer.Option("--mfu", help="Dry run: model FLOPs utilisation, e.g. 0.45."),
     ] = None,
+    tokens_per_gpu_s: Annotated[
+        float | None,
+        typer.Option("--tokens-per-gpu-s", help="Dry run: measured throughput per GPU."),
+    ] = None,
+    throughput: Annotated[
+        str,
+        typer.Option(
+            "--throughput",
+            help="Dry run without --mfu/--tokens-per-gpu-s: paper-65b (380 tokens/s/GPU's "
+            "MFU for every size) or table15 (the MFU Table 15 implies for this size).",
+        ),
+    ] = "paper-65b",
     activation_checkpointing: Annotated[
         str | None,
         typer.Option(
@@ -75,8 +96,20 @@ def train_command(
         extra.append(f'train.activation_checkpointing="{activation_checkpointing}"')
     if micro_batch is not None:
         extra.append(f"train.micro_batch_size={micro_batch}")
+    if init_from is not None:
+        extra.append(f"train.init_from={json.dumps(str(init_from.expanduser().resolve()))}")
     if dry_run:
-        _dry_run(Path(config), extra, size, gpus, gpu, mfu, activation_checkpointing)
+        _dry_run(
+            Path(config),
+            extra,
+            size,
+            gpus,
+            gpu,
+            mfu,
+            activation_checkpointing,
+            tokens_per_gpu_s=tokens_per_gpu_s,
+            throughput=throughput,
+        )
         return
     from llamapipe.training.trainer import run_training
 
@@ -89,6 +122,7 @@ def train_command(
             f"trained {result.train_dir.name} steps {result.start_step + 1}-{result.final_step} "
             f"of {result.total_steps}; final loss {result.losses[-1]:.4f}; "
             f"checkpoint {result.last_checkpoint}"
+            + (f"; initialised from {result.init_from}" if result.init_from else "")
         )
     else:
         console.print(
@@ -105,6 +139,9 @@ def _dry_run(
     gpu: str,
     mfu: float | None,
     activation_checkpointing: str | None,
+    *,
+    tokens_per_gpu_s: float | None = None,
+    throughput: str = "paper-65b",
 ) -> None:
     from llamapipe.config.train import TrainConfig
     from llamapipe.training.plan import plan_training, render_plan
@@ -128,6 +165,8 @@ def _dry_run(
             mfu=mfu,
             micro_batch=train_cfg.micro_batch_size,
             seq_len=train_cfg.seq_len,
+            tokens_per_gpu_s=tokens_per_gpu_s,
+            throughput=throughput,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc

@@ -16,6 +16,10 @@ from llamapipe.config.base import StrictModel
 class TrainConfig(StrictModel):
     #: Model preset: 7b 13b 33b 65b llama2-7b llama2-13b llama2-70b tiny demo.
     size: str = "demo"
+    #: Start from existing weights: a Hugging Face Llama directory or a llamapipe checkpoint.
+    #: The model's shape is the source's; the preset gives lr/batch/warmup defaults and the
+    #: run's directory name. Optimizer, schedule and data order start fresh.
+    init_from: str | None = None
     #: Where the token shards are (train/ valid/ manifest.json); default <run dir>/tokens.
     tokens_dir: str | None = None
     #: Training sequence length; default the preset's context (2048 for LLaMA).

@@ -67,6 +67,23 @@ def paper_mfu() -> float:
     return PAPER_65B_TOKENS_PER_GPU_S * flops_per_token(get_preset("65b").args, 2048) / 312e12
 
 
+def table15_tokens_per_gpu_s(size: str) -> float:
+    """Throughput Table 15 implies for a size: its token budget over its GPU-hours."""
+    if size not in PAPER_TABLE_15:
+        raise ValueError(f"Table 15 has no row for {size!r}; it lists {', '.join(PAPER_TABLE_15)}")
+    return get_preset(size).train_tokens / (PAPER_TABLE_15[size][0] * 3600)
+
+
+def table15_mfu(size: str) -> float:
+    """MFU Table 15 implies for a size on A100s (the smaller models ran at a higher MFU than the
+    65B's: the 7B's GPU-hours are ~6% fewer than the 65B's MFU predicts)."""
+    return table15_tokens_per_gpu_s(size) * flops_per_token(get_preset(size).args, 2048) / 312e12
+
+
+#: --throughput choices besides an explicit --mfu / --tokens-per-gpu-s.
+THROUGHPUT_ASSUMPTIONS = ("paper-65b", "table15")
+
+
 @dataclass
 class MemoryEstimate:
     sharded_state: float
@@ -150,6 +167,8 @@ class TrainingEstimate:
     accumulation_steps: int
     suggestion: tuple[int, str, float] | None = None
     notes: list[str] = field(default_factory=list)
+    #: Where the MFU came from (printed with it).
+    throughput_assumption: str = ""
 
 
 def plan_training(
@@ -161,8 +180,22 @@ def plan_training(
     mfu: float | None = None,
     micro_batch: int = 1,
     seq_len: int | None = None,
+    tokens_per_gpu_s: float | None = None,
+    throughput: str = "paper-65b",
 ) -> TrainingEstimate:
-    """Estimate memory, time, energy and carbon of training `size` on `gpus` x `gpu`."""
+    """Estimate memory, time, energy and carbon of training `size` on `gpus` x `gpu`.
+
+    Throughput, first given wins: ``tokens_per_gpu_s`` (measured on your hardware), ``mfu``,
+    else ``throughput``: "paper-65b" (the 65B's 380 tokens/s/GPU as an MFU, for any size) or
+    "table15" (the MFU Table 15 implies for this very size; 7b..65b only).
+    """
+    if tokens_per_gpu_s is not None and mfu is not None:
+        raise ValueError("give either a throughput in tokens/s/GPU or an MFU, not both")
+    if throughput not in THROUGHPUT_ASSUMPTIONS:
+        raise ValueError(
+            f"unknown throughput assumption {throughput!r}; choose one of "
+            f"{', '.join(THROUGHPUT_ASSUMPTIONS)} (or give --mfu / --tokens-per-gpu-s)"
+        )
     if gpu not in GPUS:
         raise ValueError(f"unknown GPU {gpu!r}; known: {', '.join(GPUS)}")
     if gpus % tp:
@@ -173,7 +206,19 @@ def plan_training(
     seq = seq_len or args.max_seq_len
     n_params = count_parameters(args)
     fpt = flops_per_token(args, seq)
-    rate = mfu if mfu is not None else paper_mfu()
+    if tokens_per_gpu_s is not None:
+        if tokens_per_gpu_s <= 0:
+            raise ValueError(f"tokens per second per GPU must be positive, got {tokens_per_gpu_s}")
+        rate = tokens_per_gpu_s * fpt / spec.bf16_flops
+        assumption = f"given: {tokens_per_gpu_s:,.0f} tokens/s/GPU"
+    elif mfu is not None:
+        if not 0 < mfu <= 1:
+            raise ValueError(f"MFU must be in (0, 1], got {mfu}")
+        rate, assumption = mfu, "given MFU"
+    elif throughput == "table15":
+        rate, assumption = table15_mfu(size), f"Table 15's {size} row (GPU-hours / tokens)"
+    else:
+        rate, assumption = paper_mfu(), "the paper's 65B: 380 tokens/s/GPU on A100"
     dp = gpus // tp
     memory = estimate_memory(args, n_params, dp, tp, activation_checkpointing, micro_batch, seq)
     tokens_per_gpu_s = spec.bf16_flops * rate / fpt
@@ -210,6 +255,7 @@ def plan_training(
         tco2=mwh * TCO2_PER_MWH,
         accumulation_steps=max(1, batch_seqs // (dp * micro_batch)),
         notes=notes,
+        throughput_assumption=assumption,
     )
     if not estimate.fits:
         estimate.suggestion = suggest_mesh(args, n_params, gpus, spec, micro_batch, seq)
@@ -266,7 +312,7 @@ def render_plan(estimate: TrainingEstimate, console: Console) -> None:
             f"{m.total / GIB:.1f} GiB of {e.gpu.memory_gib:g}: "
             + ("fits" if e.fits else "[red]DOES NOT FIT[/red]"),
         ),
-        ("MFU", f"{100 * e.mfu:.1f}%"),
+        ("MFU", f"{100 * e.mfu:.1f}% ({e.throughput_assumption})"),
         ("throughput", f"{e.tokens_per_gpu_s:,.0f} tokens/s/GPU"),
         ("tokens", f"{e.train_tokens:,}"),
         ("time", f"{e.days:.1f} days"),

@@ -13,17 +13,30 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
 from torch.distributed.tensor import DTensor
 from torch.distributed.tensor.parallel import loss_parallel
 
 from llamapipe.config.train import TrainConfig
 from llamapipe.errors import ConfigError, StageError
 from llamapipe.formats.token_shards import TokenShardSet
+from llamapipe.model.args import ModelArgs
 from llamapipe.model.presets import PRESETS, count_parameters, flops_per_token, get_preset
 from llamapipe.model.transformer import Transformer, build_transformer
-from llamapipe.training.checkpoint import CheckpointManager, latest_checkpoint
+from llamapipe.training.checkpoint import (
+    MODEL_ARGS,
+    CheckpointManager,
+    latest_checkpoint,
+    read_trainer_state,
+)
 from llamapipe.training.data import TokenBatchLoader, TokenManifest
 from llamapipe.training.distributed import DistContext, setup_distributed, teardown_distributed
+from llamapipe.training.init_from import (
+    InitSource,
+    classify_source,
+    is_weights_only,
+    read_source,
+)
 from llamapipe.training.metrics import MetricsLogger, device_peak_flops, memory_gib
 from llamapipe.training.optim import build_optimizer, build_scheduler
 from llamapipe.training.parallelize import parallelize
@@ -39,6 +52,8 @@ class TrainResult:
     total_steps: int
     losses: list[float] = field(default_factory=list)
     last_checkpoint: Path | None = None
+    #: "hf:<dir>" or "checkpoint:<dir>" when the run started from existing weights.
+    init_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,9 +68,13 @@ class TrainPlan:
     warmup_steps: int
 
 
-def make_plan(tc: TrainConfig, size: str, dp_size: int) -> TrainPlan:
+def make_plan(
+    tc: TrainConfig, size: str, dp_size: int, model_args: ModelArgs | None = None
+) -> TrainPlan:
+    """Batch, steps and schedule; ``model_args`` (a model not built from the preset, e.g.
+    --init-from) supplies the default sequence length instead of the preset."""
     preset = get_preset(size)
-    seq_len = tc.seq_len or preset.args.max_seq_len
+    seq_len = tc.seq_len or (model_args or preset.args).max_seq_len
     batch_tokens = tc.global_batch_tokens or preset.batch_tokens
     unit = dp_size * tc.micro_batch_size
     seqs = max(unit, round(batch_tokens / seq_len / unit) * unit)
@@ -64,14 +83,28 @@ def make_plan(tc: TrainConfig, size: str, dp_size: int) -> TrainPlan:
     return TrainPlan(size, seq_len, seqs, total, tc.lr or preset.lr, min(warmup, total))
 
 
-def _build_model(tc: TrainConfig, plan: TrainPlan, vocab_size: int, ctx: DistContext, seed: int):
-    preset = get_preset(plan.size)
-    args = replace(
-        preset.args,
-        vocab_size=vocab_size,
-        attention=tc.attention,
-        max_seq_len=max(preset.args.max_seq_len, plan.seq_len),
-    )
+def _build_model(
+    tc: TrainConfig,
+    plan: TrainPlan,
+    vocab_size: int,
+    ctx: DistContext,
+    seed: int,
+    base_args: ModelArgs | None = None,
+    init_state: dict[str, torch.Tensor] | None = None,
+):
+    """The (parallelized) model: the preset's shape over the tokens' vocabulary, or
+    ``base_args`` as they are (a resumed checkpoint's or an --init-from source's shape), with
+    ``init_state`` (a full state dict) loaded into it when given."""
+    if base_args is None:
+        base = replace(get_preset(plan.size).args, vocab_size=vocab_size)
+    else:
+        base = base_args
+        if vocab_size > base.vocab_size:
+            raise ConfigError(
+                f"the token shards use a vocabulary of {vocab_size} ids but the model has only "
+                f"{base.vocab_size} embeddings: tokenize with the model's own tokenizer"
+            )
+    args = replace(base, attention=tc.attention, max_seq_len=max(base.max_seq_len, plan.seq_len))
     cuda = ctx.device.type == "cuda"
     param_dtype = torch.bfloat16 if (tc.precision == "bf16" and cuda) else None
     torch.manual_seed(seed)
@@ -85,8 +118,50 @@ def _build_model(tc: TrainConfig, plan: TrainPlan, vocab_size: int, ctx: DistCon
         # Every rank builds the same full model from the same seed; FSDP keeps its shard.
         model = Transformer(args)
         parallelize(model, ctx.mesh, tc.activation_checkpointing, tc.compile, param_dtype)
+    if init_state is not None:
+        # Full tensors in, each rank keeps its shard (works for plain and FSDP/TP modules).
+        set_model_state_dict(model, init_state, options=StateDictOptions(full_state_dict=True))
     model.loss_chunk_size = tc.loss_chunk_tokens or (8192 if cuda else 256)
     return model, args
+
+
+def _initial_weights(
+    tc: TrainConfig, latest: Path | None
+) -> tuple[InitSource | None, ModelArgs | None, dict[str, torch.Tensor] | None, str | None]:
+    """What the model starts from: (source to initialise from, its args, its weights, and the
+    lineage to record in trainer_state.json).
+
+    - a resumable checkpoint of this run: its own shape, weights loaded later with the optimizer;
+      --init-from must then name the source the run started from (or be absent);
+    - else --init-from, or a weights-only checkpoint in the run (`llamapipe import-hf --out
+      <run>/train/<size>/checkpoints/step_000000`): that model's shape and weights, fresh
+      optimizer, schedule and data order;
+    - else the preset, randomly initialised.
+    """
+    if latest is not None and not is_weights_only(latest):
+        recorded = read_trainer_state(latest).get("init_from")
+        if tc.init_from:
+            wanted = classify_source(tc.init_from).describe()
+            if recorded != wanted:
+                raise ConfigError(
+                    f"{latest.parent.parent}: this run continues from {latest.name}, which was "
+                    f"initialised from {recorded or 'random weights'}, not {wanted}; "
+                    "use --no-resume to start over from the new weights"
+                )
+        if recorded is None:
+            return None, None, None, None
+        return None, ModelArgs.load(latest / MODEL_ARGS), None, recorded
+    if tc.init_from:
+        init = classify_source(tc.init_from)
+    elif latest is not None:  # weights only: start from it instead of crashing on optim state
+        init = InitSource(latest.resolve(), "checkpoint")
+    else:
+        return None, None, None, None
+    try:
+        state, args = read_source(init)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise ConfigError(f"--init-from {init.path}: {exc}") from exc
+    return init, args, state, init.describe()
 
 
 def train(
@@ -136,8 +211,15 @@ def _train(
     resume: bool,
     seed: int,
 ) -> TrainResult:
-    plan = make_plan(tc, size, ctx.dp_size)
-    model, args = _build_model(tc, plan, manifest.vocab_size, ctx, seed)
+    latest = latest_checkpoint(train_dir) if resume else None
+    init, base_args, init_state, init_from = _initial_weights(tc, latest)
+    if init is not None:
+        latest = None  # a fresh run from these weights, not a continuation
+    plan = make_plan(tc, size, ctx.dp_size, base_args if init_from else None)
+    model, args = _build_model(
+        tc, plan, manifest.vocab_size, ctx, seed, base_args=base_args, init_state=init_state
+    )
+    del init_state
     optimizer = build_optimizer(
         model, plan.lr, (tc.beta1, tc.beta2), tc.eps, tc.weight_decay, tc.weight_decay_on
     )
@@ -155,7 +237,6 @@ def _train(
         train_dir / "checkpoints", args, tc.keep_checkpoints, tc.async_checkpoint
     )
     start_step, tokens_seen = 0, 0
-    latest = latest_checkpoint(train_dir) if resume else None
     if latest is not None:
         state = checkpoints.load(latest, model, optimizer)
         # Keep this run's schedule (max_steps may have been raised to extend training): only
@@ -187,7 +268,12 @@ def _train(
             train_dir / "metrics.jsonl", plan.total_steps, tc.display, tb_dir, start_step
         )
     result = TrainResult(
-        train_dir, start_step, start_step, plan.total_steps, last_checkpoint=latest
+        train_dir,
+        start_step,
+        start_step,
+        plan.total_steps,
+        last_checkpoint=latest,
+        init_from=init_from,
     )
     autocast = (
         torch.autocast("cpu", dtype=torch.bfloat16)
@@ -251,6 +337,7 @@ def _train(
                     "world_size": ctx.world_size,
                     "tp": ctx.tp_size,
                     "size": size,
+                    "init_from": init_from,
                 }
                 result.last_checkpoint = checkpoints.save(done, model, optimizer, trainer_state)
         checkpoints.close()
@@ -285,6 +372,7 @@ def _write_manifest(
         "world_size": ctx.world_size,
         "tp": ctx.tp_size,
         "final_loss": result.losses[-1] if result.losses else None,
+        "init_from": result.init_from,
         "last_checkpoint": str(result.last_checkpoint) if result.last_checkpoint else None,
         "config": tc.model_dump(),
     }
@@ -301,4 +389,9 @@ def run_training(
 ) -> TrainResult:
     """Entry point for `llamapipe run` / `llamapipe train`: reads cfg.train and cfg.run."""
     run_dir = Path(getattr(cfg, "run_dir", cfg.run.dir))
-    return train(cfg.train, run_dir, size=size, steps=steps, resume=resume, seed=cfg.run.seed)
+    tc = cfg.train
+    if tc.init_from and not Path(tc.init_from).expanduser().is_absolute():
+        # A config's relative path means relative to pipeline.toml's folder.
+        base = Path(getattr(cfg, "base_dir", "."))
+        tc = tc.model_copy(update={"init_from": str(base / Path(tc.init_from).expanduser())})
+    return train(tc, run_dir, size=size, steps=steps, resume=resume, seed=cfg.run.seed)

@@ -54,3 +54,31 @@ def test_dry_run_command_prints_the_plan(tmp_path: Path) -> None:
     assert "65,285,660,672" in result.output
     assert "1,022,362 GPU-hours, 449 MWh, 173 tCO2eq" in result.output
     assert "fits" in result.output
+
+
+def test_table15_throughput_reproduces_each_sizes_gpu_hours() -> None:
+    """Per-size MFU from Table 15: the 7B row is ~6% off with the 65B's MFU, exact with its own."""
+    from llamapipe.training.plan import PAPER_TABLE_15, table15_mfu
+
+    for size, (hours, _, _) in PAPER_TABLE_15.items():
+        plan = plan_training(size, gpus=2048, throughput="table15")
+        assert plan.gpu_hours == pytest.approx(hours, rel=1e-9)
+        assert plan.mfu == pytest.approx(table15_mfu(size))
+    at_65b_mfu = plan_training("7b", gpus=2048).gpu_hours
+    assert abs(at_65b_mfu / PAPER_TABLE_15["7b"][0] - 1) > 0.05
+
+
+def test_dry_run_takes_a_measured_throughput(tmp_path: Path) -> None:
+    plan = plan_training("7b", gpus=1024, tokens_per_gpu_s=3000.0)
+    assert plan.tokens_per_gpu_s == pytest.approx(3000.0)
+    assert plan.gpu_hours == pytest.approx(1e12 / 3000.0 / 3600)
+    app = typer.Typer()
+    app.command()(train_command)
+    args = ["--size", "7b", "--dry-run", "-c", str(tmp_path / "x")]
+    result = CliRunner().invoke(app, [*args, "--tokens-per-gpu-s", "3000"])
+    assert result.exit_code == 0, result.output
+    assert "3,000 tokens/s/GPU" in result.output
+    own_row = CliRunner().invoke(app, [*args, "--throughput", "table15"])
+    assert "82,432" in own_row.output.split("paper, Table 15")[0]  # the estimate's GPU-hours
+    both = CliRunner().invoke(app, [*args, "--mfu", "0.4", "--tokens-per-gpu-s", "3000"])
+    assert both.exit_code != 0
