@@ -45,8 +45,15 @@ def url_key(url: object) -> int:
     return stable_hash64("url", normalize_url(url))
 
 
+def normalize_text(text: str) -> str:
+    """The text that decides "exact duplicate": runs of whitespace (newlines too) as one space,
+    stripped. Copies of a document re-wrapped or re-indented by another dump are the same text."""
+    return " ".join(text.split())
+
+
 def text_key(text: str) -> int:
-    return stable_hash64("text", text.strip())
+    """The key of a document's normalised text: per-source dedup and held-out twins use it."""
+    return stable_hash64("text", normalize_text(text))
 
 
 def stable_seed(seed: int, *names: str) -> list[int]:

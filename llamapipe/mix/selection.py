@@ -12,12 +12,18 @@ per document, written by the index stage) rather than from the documents themsel
    smallest seeded hash of their id, ``k = clamp(round(valid_fraction * n), valid_min_documents,
    valid_max_documents)`` and at most ``n - 1``. A hash rank rather than a per-document coin gives
    an exact count, so a small source still gets its held-out documents.
+3. No held-out twins: a surviving document whose normalised text (``keys.text_key``) occurs in
+   any other surviving document, of its own or of any other tokenized source, is never held out
+   (it trains). Each source deduplicates its own documents at ingest
+   (sources/document_dedup.py), so inside a source this only catches what dedup was told to
+   keep; across sources it is what keeps a page that is both in C4 and in CommonCrawl, outside
+   ``mix.dedup_sources``, out of the held-out split of either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -94,12 +100,15 @@ class SourceSplit:
     source: str
     valid_threshold: int | None  # None: nothing held out
     duplicate_keys: np.ndarray  # sorted uint64
+    #: split keys of documents with an exact twin elsewhere: they train even below the threshold
+    twin_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
 
     def labels(self, index: DocumentIndex) -> np.ndarray:
         """TRAIN / VALID / DUPLICATE per document of one input shard (uint8)."""
         labels = np.full(len(index), TRAIN, dtype=np.uint8)
         if self.valid_threshold is not None:
             labels[index.split_key <= np.uint64(self.valid_threshold)] = VALID
+        labels[_isin_sorted(index.split_key, self.twin_keys)] = TRAIN
         labels[_isin_sorted(index.split_key, self.duplicate_keys)] = DUPLICATE
         return labels
 
@@ -114,6 +123,7 @@ class SourceSplit:
                 ),
                 has_valid=np.array([self.valid_threshold is not None]),
                 duplicate_keys=self.duplicate_keys,
+                twin_keys=self.twin_keys,
             )
 
     @classmethod
@@ -123,7 +133,8 @@ class SourceSplit:
             raise FileNotFoundError(f"{path}: split of source {source} missing (re-run tokenize)")
         with np.load(path) as data:
             threshold = int(data["valid_threshold"][0]) if bool(data["has_valid"][0]) else None
-            return cls(source, threshold, data["duplicate_keys"])
+            twins = data["twin_keys"] if "twin_keys" in data else np.zeros(0, np.uint64)
+            return cls(source, threshold, data["duplicate_keys"], twins)
 
 
 def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -159,6 +170,19 @@ def cross_source_duplicates(
     return by_url | _isin_sorted(own.text_key, texts)
 
 
+def shared_text_keys(
+    indexes: Mapping[str, DocumentIndex], dedup_sources: Sequence[str]
+) -> np.ndarray:
+    """Sorted text keys held by two or more surviving documents of all the sources together."""
+    texts = [
+        indexes[s].text_key[~cross_source_duplicates(indexes, s, dedup_sources)] for s in indexes
+    ]
+    keys, counts = np.unique(
+        np.concatenate(texts) if texts else np.zeros(0, np.uint64), return_counts=True
+    )
+    return keys[counts > 1]
+
+
 def build_source_split(
     indexes: Mapping[str, DocumentIndex],
     source: str,
@@ -166,11 +190,24 @@ def build_source_split(
     valid_fraction: float,
     valid_min_documents: int,
     valid_max_documents: int,
+    twin_keys: np.ndarray | None = None,
 ) -> SourceSplit:
-    """The split of ``source`` given the document indexes of the sources (dedup ones needed)."""
+    """The split of ``source`` given the document indexes of ALL tokenized sources.
+
+    ``twin_keys`` (``shared_text_keys(indexes, dedup_sources)``, computed here when not given)
+    are the texts that may not be held out: the held-out documents are the ``k`` smallest
+    split keys among the survivors without a twin, with ``k`` counted on all survivors.
+    """
     own = indexes[source]
+    if twin_keys is None:
+        twin_keys = shared_text_keys(indexes, dedup_sources)
     duplicate = cross_source_duplicates(indexes, source, dedup_sources)
     survivors = own.split_key[~duplicate]
+    eligible = own.split_key[~duplicate & ~_isin_sorted(own.text_key, twin_keys)]
     k = held_out_count(survivors.size, valid_fraction, valid_min_documents, valid_max_documents)
-    threshold = int(np.partition(survivors, k - 1)[k - 1]) if k > 0 else None
-    return SourceSplit(source, threshold, np.unique(own.split_key[duplicate]))
+    k = min(k, eligible.size)
+    threshold = int(np.partition(eligible, k - 1)[k - 1]) if k > 0 else None
+    # A document with a twin may rank below the threshold: it is listed to train regardless.
+    twins = own.split_key[~duplicate & _isin_sorted(own.text_key, twin_keys)]
+    twins = twins[twins <= np.uint64(threshold)] if threshold is not None else twins[:0]
+    return SourceSplit(source, threshold, np.unique(own.split_key[duplicate]), np.unique(twins))

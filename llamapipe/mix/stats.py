@@ -1,7 +1,9 @@
 """The `llamapipe data stats` table: each source's contribution to the mix, next to Table 1.
 
 Documents and bytes are those of the training split (after cross-source dedup and the held-out
-split) once ``llamapipe tokenize`` has run, and the ingest stage's output before that.
+split) once ``llamapipe tokenize`` has run, and the ingest stage's output before that. "dup in
+source" counts the exact repeats each source dropped at ingest, "dup across" the documents the
+mix dropped because a higher-priority source has them (``mix.dedup_sources``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ COLUMNS = (
     "documents",
     "bytes",
     "held out",
+    "dup in source",
+    "dup across",
     "unique tokens",
     "tokens in mix",
     "share %",
@@ -47,12 +51,11 @@ def render_run_stats(run_dir: Path) -> Table:
         table.add_column(column, justify="left" if column == "source" else "right")
     for name in TABLE1_SHARES:
         mix = per_source.get(name)
+        ingest = read_json(run_dir / layout.ingest_stage(name) / "stats.json") or {}
         if mix is not None:
             documents, nbytes = mix["documents"], mix["bytes"]
         else:
-            totals = (read_json(run_dir / layout.ingest_stage(name) / "stats.json") or {}).get(
-                "totals"
-            )
+            totals = ingest.get("totals")
             documents = totals.get("docs_out") if totals else None
             nbytes = totals.get("bytes_out") if totals else None
         table.add_row(
@@ -60,6 +63,8 @@ def render_run_stats(run_dir: Path) -> Table:
             _count(documents),
             _bytes(nbytes),
             _count(mix["valid_documents"]) if mix else "-",
+            _count(in_source_duplicates(ingest)),
+            _count(mix.get("duplicates_dropped")) if mix else "-",
             _count(mix["unique_tokens"]) if mix else "-",
             _count(mix["tokens_in_mix"]) if mix else "-",
             f"{mix['share'] * 100:.2f}" if mix else "-",
@@ -69,6 +74,19 @@ def render_run_stats(run_dir: Path) -> Table:
             f"{TABLE1_EPOCHS[name]:.2f}",
         )
     return table
+
+
+#: The removal reasons of an ingest stage that are exact repeats of an earlier document of the
+#: same source (sources/document_dedup.py; CommonCrawl's own final stage).
+IN_SOURCE_DUPLICATE_REASONS = ("duplicate", "exact_duplicate_document")
+
+
+def in_source_duplicates(ingest_stats: dict[str, Any]) -> int | None:
+    """Documents an ingest stage dropped as repeats inside its source (None: not run yet)."""
+    if not ingest_stats:
+        return None
+    removed = ingest_stats.get("removed", {})
+    return sum(int(removed.get(reason, 0)) for reason in IN_SOURCE_DUPLICATE_REASONS)
 
 
 def _count(value: int | None) -> str:

@@ -6,6 +6,10 @@ the source's own: the source writes ``keys/<shard>.npy`` (a key per position, in
 stage drops those positions. Every step resumes through the engine like any other shard.
 Memory per bucket shard ~ 16 bytes x keys / buckets. Used by GitHub (file content) and
 C4-from-WET (three-sentence spans).
+
+A position may have several keys (``write_keys(..., positions=...)``): a document is keyed by
+its normalised text and by its URL, and it is a repeat when any of its keys is.
+``with_document_dedup`` (sources/document_dedup.py) wraps any source's stages with these steps.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import numpy as np
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 
 KEYS_DIR = "keys"
+#: Optional ``<shard>.npy`` per keys file: the position each key belongs to (default: its index).
+POSITIONS_DIR = "key_positions"
 DROPS_DIR = "drops"
 
 
@@ -27,10 +33,18 @@ def hash64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
-def write_keys(ctx: ShardContext, keys: Iterable[int]) -> None:
-    """Save this shard's keys, one per position, in the order that "first" refers to."""
+def write_keys(
+    ctx: ShardContext, keys: Iterable[int], positions: Iterable[int] | None = None
+) -> None:
+    """Save this shard's keys in the order that "first" refers to: one per position, or, with
+    ``positions`` (non-decreasing, aligned with ``keys``), any number per position."""
     arr = np.fromiter(keys, dtype=np.uint64)
     np.save(ctx.output(f"{KEYS_DIR}/{ctx.shard.name}.npy"), arr)
+    if positions is not None:
+        pos = np.fromiter(positions, dtype=np.int64)
+        if pos.size != arr.size:
+            raise ValueError(f"{pos.size} key positions for {arr.size} keys")
+        np.save(ctx.output(f"{POSITIONS_DIR}/{ctx.shard.name}.npy"), pos)
 
 
 def first_occurrence_plan(buckets: int) -> list[ShardSpec]:
@@ -50,6 +64,9 @@ def process_first_occurrence_bucket(ctx: ShardContext) -> None:
         keys = np.load(path)
         mask = (keys % buckets) == np.uint64(bucket)
         positions = np.nonzero(mask)[0].astype(np.int64)
+        position_file = path.parent.parent / POSITIONS_DIR / path.name
+        if position_file.exists():
+            positions = np.load(position_file)[positions]
         all_keys.append(keys[mask])
         all_pos.append(positions)
         all_shards.append(np.full(len(positions), int(path.stem), dtype=np.int64))
@@ -62,12 +79,10 @@ def process_first_occurrence_bucket(ctx: ShardContext) -> None:
     _, first = np.unique(keys, return_index=True)
     drop = np.ones(len(keys), dtype=bool)
     drop[first] = False
-    ctx.counters.add("repeats", int(drop.sum()))
-    np.savez(
-        ctx.output(f"{DROPS_DIR}/{ctx.shard.name}.npz"),
-        shard=shards[drop],
-        position=positions[drop],
-    )
+    # A position listed twice (two of its keys repeat) is one dropped position.
+    pairs = np.unique(np.stack([shards[drop], positions[drop]]), axis=1)
+    ctx.counters.add("repeats", int(pairs.shape[1]))
+    np.savez(ctx.output(f"{DROPS_DIR}/{ctx.shard.name}.npz"), shard=pairs[0], position=pairs[1])
 
 
 def load_dropped_positions(dedup_dir: Path, shard_index: int) -> np.ndarray:

@@ -51,6 +51,7 @@ from llamapipe.mix.selection import (
     DocumentIndex,
     SourceSplit,
     build_source_split,
+    shared_text_keys,
 )
 from llamapipe.tokenizer import layout
 from llamapipe.tokenizer.encode import encode_batch
@@ -58,7 +59,7 @@ from llamapipe.tokenizer.model import worker_tokenizer
 from llamapipe.tokenizer.train import train_tokenizer, training_lines
 
 #: Bump when the on-disk output of a stage changes meaning, so old runs become stale.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: text keys of normalised text; held-out documents have no twin
 
 #: Folder of the index stage holding each source's split (written by its finalize).
 SPLITS_DIR = "splits"
@@ -237,6 +238,8 @@ def write_splits(ctx: FinalizeContext) -> None:
     """
     split = ctx.config["split"]
     indexes = {s: load_source_index(ctx.run_dir, s) for s in ctx.config["sources"]}
+    twins = shared_text_keys(indexes, split["dedup_sources"])
+    ctx.counters.add("texts_with_twins", int(twins.size))
     for source in ctx.config["sources"]:
         result = build_source_split(
             indexes,
@@ -245,7 +248,9 @@ def write_splits(ctx: FinalizeContext) -> None:
             split["valid_fraction"],
             split["valid_min_documents"],
             split["valid_max_documents"],
+            twin_keys=twins,
         )
+        ctx.counters.add(f"held_out_skipped_twins:{source}", int(result.twin_keys.size))
         result.save(ctx.stage_dir / SPLITS_DIR)
 
 

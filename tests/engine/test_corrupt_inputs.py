@@ -41,5 +41,8 @@ def test_strict_mode_fails_with_one_line_naming_the_file(tmp_path: Path, c4_part
     result = cli("data", "build", "-c", str(cfg), "--strict", "--set", "executor.retries=0")
     assert result.returncode == 1
     assert "c4-part.0000" in result.stderr and "Traceback" not in result.stderr
-    manifest = json.loads((tmp_path / "run" / "ingest" / "c4" / "manifest.json").read_text())
+    # The failing stage is the reading one; the deduplicated ingest/c4 was never started.
+    stage = tmp_path / "run" / "ingest" / "c4"
+    manifest = json.loads((stage / "documents" / "manifest.json").read_text())
     assert manifest["complete"] is False
+    assert not (stage / "manifest.json").exists()

@@ -1,0 +1,146 @@
+"""Exact document dedup inside a source, across all its inputs: the first occurrence wins.
+
+A real corpus is assembled from files that overlap (two C4 re-packagings, a Wikipedia dump and
+its partial re-download, the same book in two folders), and a repeated document is trained on
+twice and can sit in the held-out split while its twin is in training. So every source's
+documents pass three engine stages after its own (``with_document_dedup``):
+
+1. ``ingest/<source>/keys`` (a shard per document shard): the keys of each document, the hash
+   of its normalised text (``llamapipe.mix.keys.normalize_text``: whitespace runs collapsed,
+   stripped) and, when it has one, of its normalised URL (``meta["url"]``, scheme, ``www.`` and
+   trailing ``/`` ignored). A document is a duplicate when ANY of its keys occurred before.
+2. ``ingest/<source>/dedup``: the bucketed first-occurrence pass (``llamapipe.sources.dedup``).
+3. ``ingest/<source>`` (a shard per document shard): the documents minus the repeats, counted as
+   ``duplicate`` in the stage's stats.
+
+"First" is input order: shard index (the source plans shards in input order), then row. The
+source's own last stage becomes ``ingest/<source>/documents``; side files it writes next to its
+shards (``publish``) are copied to ``ingest/<source>`` where users and later stages read them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from llamapipe.engine import FinalizeContext, ShardContext, ShardSpec, StageSpec
+from llamapipe.engine.state import read_json
+from llamapipe.formats.documents import read_documents
+from llamapipe.mix.keys import NO_KEY, text_key, url_key
+from llamapipe.sources.dedup import first_occurrence_stage, load_dropped_positions, write_keys
+
+#: Hash buckets of the dedup pass; memory per bucket ~ 16 bytes x keys / buckets.
+DEFAULT_BUCKETS = 8
+
+
+def documents_stage(source: str) -> str:
+    """The source's own output before dedup."""
+    return f"ingest/{source}/documents"
+
+
+def _shard_plan(folder: Path) -> list[ShardSpec]:
+    shards = sorted((folder / "shards").glob("*.parquet"))
+    return [ShardSpec(index=int(p.stem), inputs=(str(p),)) for p in shards]
+
+
+def process_document_keys(ctx: ShardContext) -> None:
+    """The text key (and URL key) of every row of one document shard."""
+    keys: list[int] = []
+    positions: list[int] = []
+    for position, doc in enumerate(read_documents(ctx.shard.inputs[0])):
+        ctx.counters.add("docs_in")
+        keys.append(text_key(doc.text))
+        positions.append(position)
+        if ctx.config["use_url"] and (url := url_key(doc.meta.get("url"))) != NO_KEY:
+            keys.append(url)
+            positions.append(position)
+            ctx.counters.add("urls")
+    write_keys(ctx, keys, positions)
+
+
+def process_unique_documents(ctx: ShardContext) -> None:
+    """Copy one document shard minus the rows the dedup pass listed, and its side files."""
+    dedup_dir = ctx.upstream_dir(ctx.config["dedup_stage"])
+    dropped = set(load_dropped_positions(dedup_dir, ctx.shard.index).tolist())
+    with ctx.document_writer() as writer:
+        for position, doc in enumerate(read_documents(ctx.shard.inputs[0])):
+            ctx.counters.add("docs_in")
+            ctx.counters.add("bytes_in", doc.nbytes)
+            if position in dropped:
+                ctx.counters.removed("duplicate")
+                continue
+            writer.write(doc)
+    documents = ctx.upstream_dir(ctx.config["documents_stage"])
+    for pattern in ctx.config["publish"]:
+        if "{shard}" in pattern:
+            relpath = pattern.format(shard=ctx.shard.name)
+            if (documents / relpath).is_file():
+                shutil.copyfile(documents / relpath, ctx.output(relpath))
+
+
+def publish_stage_files(ctx: FinalizeContext) -> None:
+    """Whole-stage side files (written by the documents stage's finalize) next to the shards,
+    and the documents stage's removals and input errors in this stage's stats, so that
+    ``ingest/<source>/stats.json`` tells the whole story of the source (``duplicate`` included).
+    """
+    documents = ctx.upstream_dir(ctx.config["documents_stage"])
+    upstream = read_json(documents / "stats.json") or {}
+    ctx.counters.merge(
+        {
+            "totals": {"errors": upstream.get("totals", {}).get("errors", 0)},
+            "removed": upstream.get("removed", {}),
+            "errors": upstream.get("errors", []),
+        }
+    )
+    for relpath in ctx.config["publish"]:
+        if "{shard}" not in relpath and (documents / relpath).is_file():
+            target = ctx.stage_dir / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(documents / relpath, target)
+
+
+def with_document_dedup(
+    stages: Sequence[StageSpec],
+    source: str,
+    run_dir: Path | str,
+    *,
+    use_url: bool = True,
+    buckets: int = DEFAULT_BUCKETS,
+    publish: Sequence[str] = (),
+) -> list[StageSpec]:
+    """``stages`` (the last one writing ``ingest/<source>``) followed by exact document dedup.
+
+    ``publish``: paths relative to the documents stage copied to the final stage; one with
+    ``{shard}`` is per shard (``refs/{shard}.jsonl``), the others are whole-stage files.
+    """
+    final_name = f"ingest/{source}"
+    if not stages or stages[-1].name != final_name:
+        raise ValueError(f"the last stage of {source} must be {final_name}")
+    docs_name = documents_stage(source)
+    keys_name = f"ingest/{source}/keys"
+    dedup_name = f"ingest/{source}/dedup"
+    own = replace(stages[-1], name=docs_name)
+    docs_dir = Path(run_dir) / docs_name
+    keys = StageSpec(
+        name=keys_name,
+        config={"use_url": use_url, "documents_stage": docs_name},
+        plan=lambda: _shard_plan(docs_dir),
+        process=process_document_keys,
+        upstream=[docs_name],
+        description=f"{source}: keys of each document (normalised text, URL)",
+    )
+    dedup = first_occurrence_stage(
+        dedup_name, keys_name, buckets, f"exact document dedup across all {source} inputs"
+    )
+    final = StageSpec(
+        name=final_name,
+        config={"documents_stage": docs_name, "dedup_stage": dedup_name, "publish": list(publish)},
+        plan=lambda: _shard_plan(docs_dir),
+        process=process_unique_documents,
+        upstream=[docs_name, keys_name, dedup_name],
+        finalize=publish_stage_files,
+        description=f"{source} documents, one copy of each",
+    )
+    return [*stages[:-1], own, keys, dedup, final]
