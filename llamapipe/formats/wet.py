@@ -8,6 +8,12 @@ WET files go through fastwarc. Uncompressed WET text goes through a small line-b
 because hand-written fixtures such as cc_net's own `sample.warc.txt` use LF line ends and
 Content-Length values that do not match, which both fastwarc and warcio reject.
 
+WARC files are read too, record by record (a directory may mix WET and WARC files): a
+`conversion` record is WET text; an HTML `response` record is first turned into the same text
+by formats/warc_html.py (main-content extraction); every other record type is counted by type
+(`skipped_record_type:<type>`) and skipped. A file that yields no record at all is reported
+(`no_usable_record`), so that a wrong input never ends as a silent zero-document shard.
+
 Each yielded `WetRecord` has CCNet's fields: the first non-empty line is the title, the other
 non-empty lines (each stripped) form `raw_content`. Bad input never stops a file: it is reported
 through the `on_skip(reason, detail)` callback and skipped.
@@ -29,6 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from llamapipe.formats.warc_html import SKIP_RECORD_TYPE, response_to_wet
+
 #: Where relative paths of a `wet.paths.gz` list are fetched from.
 CC_DATA_ROOT = "https://data.commoncrawl.org/"
 
@@ -42,6 +50,11 @@ SKIP_NON_UTF8 = "non_utf8_payload"
 SKIP_EMPTY_RECORD = "empty_record"
 SKIP_UNREADABLE = "unreadable_file"
 SKIP_CORRUPT = "corrupt_gzip_member"
+SKIP_NO_USABLE_RECORD = "no_usable_record"
+#: File-level problems already reported on their own (no `no_usable_record` on top).
+_FILE_LEVEL = frozenset({SKIP_EMPTY_FILE, SKIP_UNREADABLE})
+#: WARC-Type values that can hold a page's text.
+TEXT_RECORD_TYPES = frozenset({"conversion", "response"})
 
 _GZIP_MEMBER_MAGIC = b"\x1f\x8b\x08"
 
@@ -225,6 +238,27 @@ def _make_record(
     )
 
 
+def _record_from_warc(
+    headers: dict[str, str],
+    payload: bytes,
+    segment: str,
+    where: str,
+    on_skip: SkipCallback,
+) -> WetRecord | None:
+    """Dispatch by WARC-Type: WET text as it is, an HTML response through main-content
+    extraction first (formats/warc_html.py); any other type is counted by type and skipped."""
+    kind = headers.get("warc-type", "").strip()
+    if kind == "conversion":
+        return _make_record(headers, payload, segment, where, on_skip)
+    if kind == "response":
+        converted = response_to_wet(headers, payload, where, on_skip)
+        if converted is None:
+            return None
+        return _make_record(converted[0], converted[1], segment, where, on_skip)
+    on_skip(f"{SKIP_RECORD_TYPE}:{kind or 'missing'}", where)
+    return None
+
+
 def _next_member(stream: io.BufferedIOBase, after: int) -> int | None:
     """Offset of the next gzip member header strictly after `after`, or None at end of file."""
     stream.seek(after + 1)
@@ -243,19 +277,17 @@ def _next_member(stream: io.BufferedIOBase, after: int) -> int | None:
 def _iter_gzip_wet(
     stream: io.BufferedIOBase, segment: str, where: str, on_skip: SkipCallback
 ) -> Iterator[WetRecord]:
-    """Conversion records of a gzip WET file. A corrupt gzip member (bad deflate data) is
+    """Text records of a gzip WET or WARC file. A corrupt gzip member (bad deflate data) is
     reported and skipped: reading resumes at the next member header, since Common Crawl
     writes one member per record."""
-    from fastwarc.warc import ArchiveIterator, WarcRecordType
+    from fastwarc.warc import ArchiveIterator
 
     start = 0
     while True:
         stream.seek(start)
         current = start
         try:
-            for record in ArchiveIterator(
-                stream, record_types=WarcRecordType.conversion, parse_http=False
-            ):
+            for record in ArchiveIterator(stream, parse_http=False):
                 current = record.stream_pos
                 rec = _check_gzip_record(record, segment, where, on_skip)
                 if rec is not None:
@@ -276,8 +308,11 @@ def _iter_gzip_wet(
 def _check_gzip_record(
     record: Any, segment: str, where: str, on_skip: SkipCallback
 ) -> WetRecord | None:
-    """A fastwarc conversion record -> WetRecord, or None (reported) when it is truncated."""
+    """A fastwarc record -> WetRecord, or None (reported) when it is truncated or holds no
+    text (the payload of a record type that cannot is not even read)."""
     headers = {key.lower(): value for key, value in record.headers.items()}
+    if headers.get("warc-type", "").strip() not in TEXT_RECORD_TYPES:
+        return _record_from_warc(headers, b"", segment, where, on_skip)
     payload = record.reader.read()
     declared = headers.get("content-length", "").strip()
     # A gzip member cut short ends the stream mid-record: either the headers stop before
@@ -289,7 +324,7 @@ def _check_gzip_record(
             f"({len(payload)} of {declared} bytes; truncated gzip member?)",
         )
         return None
-    return _make_record(headers, payload, segment, where, on_skip)
+    return _record_from_warc(headers, payload, segment, where, on_skip)
 
 
 def _iter_plain_wet(
@@ -303,9 +338,13 @@ def _iter_plain_wet(
     started = False
 
     def finish() -> WetRecord | None:
-        if not started or headers.get("warc-type", "").strip() != "conversion":
+        if not started:
             return None
-        return _make_record(headers, b"".join(body), segment, where, on_skip)
+        block = b"".join(body)
+        declared = headers.get("content-length", "")
+        if headers.get("warc-type") == "response" and declared.isdigit():
+            block = block[: int(declared)]  # drop the record separator after the HTTP body
+        return _record_from_warc(headers, block, segment, where, on_skip)
 
     for raw in lines:
         if raw.rstrip(b"\r\n") == b"WARC/1.0":
@@ -335,8 +374,9 @@ def read_wet(
     retries: int = 5,
     segment: str | None = None,
 ) -> Iterator[WetRecord]:
-    """Yield the conversion records of one WET file or URL (gzip or plain text)."""
-    skip = on_skip or _noop_skip
+    """Yield the text records of one WET or WARC file or URL (gzip or plain text)."""
+    tally = _Tally(on_skip or _noop_skip)
+    skip = tally.skip
     where = str(source)
     seg = segment or segment_name(where)
     path = download(where, cache_dir, retries) if is_url(where) else Path(source)
@@ -355,10 +395,30 @@ def read_wet(
             skip(SKIP_UNREADABLE, f"{where}: not a WARC/WET file (no 'WARC/' record header)")
             return
         fh.seek(0)
-        if compressed:
-            yield from _iter_gzip_wet(fh, seg, where, skip)
-        else:
-            yield from _iter_plain_wet(fh, seg, where, skip)
+        records = _iter_gzip_wet if compressed else _iter_plain_wet
+        for record in records(fh, seg, where, skip):
+            tally.yielded += 1
+            yield record
+    if not tally.yielded and not tally.reasons.keys() & _FILE_LEVEL:
+        skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(tally.reasons.items()))
+        skip(
+            SKIP_NO_USABLE_RECORD,
+            f"{where}: no usable record (no WET text, no HTML page with text); "
+            f"skipped: {skipped or 'nothing: the file holds no record'}",
+        )
+
+
+class _Tally:
+    """Counts what one file yielded and skipped, passing every skip on."""
+
+    def __init__(self, on_skip: SkipCallback) -> None:
+        self.on_skip = on_skip
+        self.yielded = 0
+        self.reasons: dict[str, int] = {}
+
+    def skip(self, reason: str, detail: str) -> None:
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        self.on_skip(reason, detail)
 
 
 def _starts_like_warc(fh: io.BufferedIOBase, compressed: bool) -> bool:

@@ -25,6 +25,8 @@ from llamapipe.formats.wet import (
 CC = "commoncrawl"
 SHARD0 = "CC-MAIN-2019-30-sample-00.warc.wet.gz"
 SHARD1 = "CC-MAIN-2019-30-sample-01.warc.wet.gz"
+#: Every WET file starts with one, counted as a skipped record type.
+WARCINFO = "skipped_record_type:warcinfo"
 
 
 def _read(path: Path | str) -> tuple[list, Counter]:
@@ -35,8 +37,8 @@ def _read(path: Path | str) -> tuple[list, Counter]:
 
 def test_2019_shards_fields(realdata: Path) -> None:
     records, skipped = _read(realdata / CC / SHARD0)
-    # 175 conversion records, 11 of them with no text at all
-    assert len(records) == 164 and skipped == Counter({"empty_record": 11})
+    # a warcinfo record, then 175 conversion records, 11 of them with no text at all
+    assert len(records) == 164 and skipped == Counter({"empty_record": 11, WARCINFO: 1})
     first = records[0]
     assert first.url == "http://16thfleet.wikidot.com/chatter:anewhome"
     assert first.date_download == "2019-07-17T12:15:59Z"
@@ -55,7 +57,7 @@ def test_2019_shards_fields(realdata: Path) -> None:
 
 def test_modern_wet_header_read_by_name(realdata: Path) -> None:
     records, skipped = _read(realdata / CC / "whirlwind_CC-MAIN-2024-22.warc.wet.gz")
-    assert not skipped and len(records) == 1
+    assert skipped == Counter({WARCINFO: 1}) and len(records) == 1
     rec = records[0]
     # WARC-Identified-Content-Language sits before Content-Type/Content-Length here
     assert rec.url == "https://an.wikipedia.org/wiki/Escopete"
@@ -68,7 +70,7 @@ def test_modern_wet_header_read_by_name(realdata: Path) -> None:
 
 def test_cc_net_old_fixture_plain_text(realdata: Path) -> None:
     records, skipped = _read(realdata / CC / "ccnet_tests_sample.warc.txt")
-    assert not skipped
+    assert skipped == Counter({WARCINFO: 1})
     assert [r.url for r in records] == [
         "http://sample_english.com",
         "http://sample_chinese.zh",

@@ -12,6 +12,7 @@ import numpy as np
 from llamapipe.engine import FinalizeContext, ShardContext
 from llamapipe.errors import InputError
 from llamapipe.formats.documents import Document, read_documents
+from llamapipe.formats.warc_html import SKIP_RECORD_TYPE, SKIP_RESPONSE
 from llamapipe.formats.wet import SKIP_EMPTY_RECORD
 from llamapipe.sources.commoncrawl.documents import (
     REMOVED_TOO_SHORT,
@@ -41,17 +42,21 @@ CHANGED_SINCE_HASHED = "line count differs from the hash pass; rebuild the hashe
 FILTER_BATCH_PAGES = 512
 
 
+_NORMAL_SKIP_PREFIXES = (f"{SKIP_RECORD_TYPE}:", f"{SKIP_RESPONSE}:")
+
+
 def _cache_dir(config: dict[str, Any]) -> Path | None:
     return Path(config["cache_dir"]) if config.get("cache_dir") else None
 
 
 def _skip_reporter(ctx: ShardContext, ref: str):
-    """Skipped WET records: all counted by reason; corrupt ones also reported as input errors
-    (a record with no text is normal in WET files, not an error)."""
+    """Skipped WET/WARC records: all counted by reason; corrupt ones also reported as input
+    errors (a record with no text, a WARC request or metadata record, a redirect or an image
+    response are normal in crawl files, not errors)."""
 
     def on_skip(reason: str, detail: str) -> None:
         ctx.counters.removed(reason)
-        if reason != SKIP_EMPTY_RECORD:
+        if reason != SKIP_EMPTY_RECORD and not reason.startswith(_NORMAL_SKIP_PREFIXES):
             ctx.counters.error(ref, None, detail)
 
     return on_skip
