@@ -79,10 +79,11 @@ class ReferenceClassifierConfig(StrictModel):
 
 
 class CommonCrawlSourceConfig(StrictModel):
-    """Common Crawl WET files -> CCNet-processed documents."""
+    """Common Crawl WET (or WARC) files -> CCNet-processed documents."""
 
     enabled: bool = True
-    #: WET files, globs, `wet.paths(.gz)` lists, https URLs; in order (first occurrence wins).
+    #: WET or WARC files (mixed freely), globs, `wet.paths(.gz)` lists, https URLs; in order
+    #: (first occurrence wins). WARC HTML responses get main-text extraction (README: WARC input).
     inputs: list[str] = []
     #: CCNet: 300 characters.
     min_length: int = Field(default=CCNET_MIN_LENGTH, ge=0)
