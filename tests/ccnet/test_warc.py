@@ -130,6 +130,33 @@ def test_main_text_matches_common_crawl_wet_without_its_menus(realdata: Path) ->
     assert "Escopete ye un municipio d'a provincia de Guadalachara" in ours.raw_content
 
 
+def test_uncompressed_warc_reads_like_the_gzip_one(realdata: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "whirlwind.warc"
+    plain.write_bytes(b"".join(serialize(*r) for r in _warc_records(realdata / CC / WHIRLWIND)))
+    (ours,), skipped = _read(plain)
+    (gzipped,), _ = _read(realdata / CC / WHIRLWIND)
+    assert (ours.url, ours.title, ours.raw_content) == (
+        gzipped.url,
+        gzipped.title,
+        gzipped.raw_content,
+    )
+    assert ours.digest == gzipped.digest and skipped["skipped_record_type:request"] == 1
+
+
+def test_corrupt_gzip_member_of_a_warc_skipped(realdata: Path, tmp_path: Path) -> None:
+    full, _ = _read(realdata / CC / RESILIPARSE)
+    data = bytearray((realdata / CC / RESILIPARSE).read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 200] = bytes(200)  # zeroes inside one record's deflate stream
+    corrupt = tmp_path / "corrupt.warc.gz"
+    corrupt.write_bytes(bytes(data))
+    records, skipped = _read(corrupt)
+    assert skipped["corrupt_gzip_member"] >= 1
+    assert len(records) == len(full) - 1
+    urls = [r.url for r in records]
+    assert urls == [r.url for r in full if r.url in set(urls)]
+
+
 def _response(headers: list[tuple[str, str]], block: bytes, url: str) -> bytes:
     fixed = [(k, url if k == "WARC-Target-URI" else v) for k, v in headers]
     return serialize(fixed, block)
