@@ -322,6 +322,12 @@ def test_data_build_on_mixed_wet_and_warc_folder(
     assert wordpress.meta["title"].startswith("Want to See a More Diverse WordPress")
     assert "The mission of WordPress is to democratize publishing" in wordpress.text
     assert wordpress.meta["digest"].startswith("sha1:")
+    # a GB2312 page (declared in its HTTP header) whose main text is English gets through:
+    # its full-width punctuation and Chinese title decoded, no U+FFFD anywhere
+    (gb2312,) = [d for d in docs if d.meta["url"] == "http://037426.cn/"]
+    assert "KUNSHAN STANLEY TRADING" in gb2312.text and "TEL：0512" in gb2312.text
+    assert _cjk_share(gb2312.meta["title"]) > 0.5
+    assert not [d.id for d in docs if "\ufffd" in d.text + d.meta["title"]]
     stats = json.loads((run / HASHES_STAGE / "stats.json").read_text())
     removed = stats["removed"]
     assert removed["skipped_record_type:request"] == 17 + 1
