@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from llamapipe.formats.warc_html import SKIP_RECORD_TYPE, response_to_wet
+from llamapipe.formats.warc_html import SKIP_RECORD_TYPE, SKIP_RESPONSE, response_to_wet
 
 #: Where relative paths of a `wet.paths.gz` list are fetched from.
 CC_DATA_ROOT = "https://data.commoncrawl.org/"
@@ -89,6 +89,16 @@ class WetRecord:
         if self.language is not None:
             meta["cc_identified_language"] = self.language
         return meta
+
+
+def is_normal_skip(reason: str) -> bool:
+    """Whether a skip reason is what crawl files normally hold, to count but not to report as
+    an input error: a WET record with no text, a WARC record of another type than a page
+    (warcinfo, request, metadata, ...), a redirect or an image response."""
+    return reason == SKIP_EMPTY_RECORD or reason.startswith(_NORMAL_SKIP_PREFIXES)
+
+
+_NORMAL_SKIP_PREFIXES = (f"{SKIP_RECORD_TYPE}:", f"{SKIP_RESPONSE}:")
 
 
 def _noop_skip(reason: str, detail: str) -> None:

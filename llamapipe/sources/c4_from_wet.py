@@ -24,7 +24,7 @@ import numpy as np
 
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document, read_documents
-from llamapipe.formats.wet import SKIP_EMPTY_RECORD, expand_inputs, read_wet
+from llamapipe.formats.wet import expand_inputs, is_normal_skip, read_wet
 from llamapipe.sources.dedup import first_occurrence_stage, load_dropped_positions, write_keys
 from llamapipe.text.c4_rules import (
     BadWordMatcher,
@@ -91,7 +91,7 @@ def process_candidates(ctx: ShardContext) -> None:
         for source in ctx.shard.inputs:
 
             def on_skip(reason: str, detail: str, _source: str = source) -> None:
-                if reason == SKIP_EMPTY_RECORD:
+                if is_normal_skip(reason):  # a record with no text, a warcinfo record, ...
                     ctx.counters.removed(reason)
                 else:
                     ctx.counters.error(_source, None, f"{reason}: {detail}")

@@ -133,6 +133,8 @@ def test_stage_english_threshold_and_meta(realdata: Path, tmp_path: Path) -> Non
     stats, docs = _run([_wet(realdata, 0), _wet(realdata, 1)], tmp_path)
     cand = stats["ingest/c4/candidates"]
     assert cand["totals"]["docs_in"] == 331
+    # each WET file's warcinfo record is counted, not an input error
+    assert cand["removed"]["skipped_record_type:warcinfo"] == 2 and not cand["errors"]
     assert cand["removed"]["language"] > 100 and cand["removed"]["bad_word"] >= 1
     assert docs
     urls = {r.url: r.digest for i in (0, 1) for r in read_wet(_wet(realdata, i))}

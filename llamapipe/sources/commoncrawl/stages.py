@@ -12,8 +12,7 @@ import numpy as np
 from llamapipe.engine import FinalizeContext, ShardContext
 from llamapipe.errors import InputError
 from llamapipe.formats.documents import Document, read_documents
-from llamapipe.formats.warc_html import SKIP_RECORD_TYPE, SKIP_RESPONSE
-from llamapipe.formats.wet import SKIP_EMPTY_RECORD
+from llamapipe.formats.wet import is_normal_skip
 from llamapipe.sources.commoncrawl.documents import (
     REMOVED_TOO_SHORT,
     SOURCE,
@@ -42,9 +41,6 @@ CHANGED_SINCE_HASHED = "line count differs from the hash pass; rebuild the hashe
 FILTER_BATCH_PAGES = 512
 
 
-_NORMAL_SKIP_PREFIXES = (f"{SKIP_RECORD_TYPE}:", f"{SKIP_RESPONSE}:")
-
-
 def _cache_dir(config: dict[str, Any]) -> Path | None:
     return Path(config["cache_dir"]) if config.get("cache_dir") else None
 
@@ -56,7 +52,7 @@ def _skip_reporter(ctx: ShardContext, ref: str):
 
     def on_skip(reason: str, detail: str) -> None:
         ctx.counters.removed(reason)
-        if reason != SKIP_EMPTY_RECORD and not reason.startswith(_NORMAL_SKIP_PREFIXES):
+        if not is_normal_skip(reason):
             ctx.counters.error(ref, None, detail)
 
     return on_skip
