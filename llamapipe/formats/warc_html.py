@@ -18,7 +18,7 @@ Steps, each failure reported through `on_skip(reason, detail)` and the record sk
    decodes the whole payload without error wins. When none does, the first is used with
    replacement characters unless more than 1% of the text would be U+FFFD: then the record is
    undecodable. Labels are mapped as browsers map them (`iso-8859-1` is windows-1252, `gb2312`
-   and `gbk` are GB18030).
+   and `gbk` are GB18030, `shift_jis` is windows-31j, `euc-kr` is windows-949).
 3. Extraction: resiliparse's `extract_plain_text(main_content=True)`, the extractor DCLM uses;
    bench/bench_warc_extract.py measures it against trafilatura (see the README for the figures
    and the choice). Alt texts, bullets, form fields and noscript content are left out, as in
@@ -55,7 +55,13 @@ _HTTP_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", r
 _SPACE_RE = re.compile(r"[ \t\f\v\u00a0\u200b\ufeff]+")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 #: WHATWG decodes these labels with a superset (resiliparse maps the rest of the labels).
-_SUPERSETS = {"gbk": "gb18030", "gb2312": "gb18030", "ascii": "cp1252", "latin-1": "cp1252"}
+_SUPERSETS = {
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+    "big5": "big5hkscs",
+}
 
 
 @dataclass(slots=True)
@@ -139,12 +145,9 @@ def _normalize_label(label: str) -> str | None:
 
     from resiliparse.parse.encoding import map_encoding_to_html5
 
-    label = label.strip().lower()
-    try:
-        codecs.lookup(label)
-    except LookupError:
-        return None
-    mapped = map_encoding_to_html5(label) or label
+    # WHATWG labels (x-sjis, latin1, ...) first; an unknown label comes back as utf-8, as a
+    # browser falls back to its default
+    mapped = map_encoding_to_html5(label.strip().lower()) or "utf-8"
     mapped = _SUPERSETS.get(mapped, mapped)
     try:
         return codecs.lookup(mapped).name
