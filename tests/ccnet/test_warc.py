@@ -341,3 +341,16 @@ def test_data_build_on_mixed_wet_and_warc_folder(
     strict = _build(cfg, "--strict", "--set", "run.dir=run-strict")
     assert strict.returncode != 0
     assert str(bad) in strict.stderr and "no usable record" in strict.stderr
+
+
+def test_charset_labels_read_as_browsers_read_them() -> None:
+    # iso-8859-1 means windows-1252 on the web: 0x93/0x94 are curly quotes, not C1 controls
+    text, codec = decode_html(b"<p>\x93quoted\x94</p>", "text/html; charset=ISO-8859-1")
+    assert (text, codec) == ("<p>\u201cquoted\u201d</p>", "cp1252")
+    # <meta> Shift_JIS is decoded as windows-31j, which has the circled digits strict lacks
+    page = '<meta charset="shift_jis"><p>①番</p>'.encode("cp932")
+    assert decode_html(page, "text/html")[0].endswith("<p>①番</p>")
+    # a UTF-8 byte-order mark wins over a wrong header and is not kept
+    assert decode_html("\ufeff<p>Zürich</p>".encode(), "text/html; charset=cp1251")[0] == (
+        "<p>Zürich</p>"
+    )
