@@ -25,3 +25,20 @@ class StageError(LlamapipeError):
     """A stage cannot run (stale, upstream missing) or some of its shards failed."""
 
     exit_code = 1
+
+
+class StorageError(LlamapipeError):
+    """An input cannot be read: unknown scheme, missing object, missing filesystem extra, or a
+    remote read that still fails after every retry."""
+
+    exit_code = 1
+
+
+class IntegrityError(StorageError):
+    """A download or stream ended short of its declared length or its digest did not match."""
+
+
+class DiskFullError(LlamapipeError):
+    """A write failed for lack of space (ENOSPC, quota, file size limit); names the path."""
+
+    exit_code = 1

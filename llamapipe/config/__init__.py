@@ -28,7 +28,8 @@ from llamapipe.config.sources.stackexchange import StackExchangeSourceConfig
 from llamapipe.config.sources.wikipedia import WikipediaSourceConfig
 from llamapipe.config.tokenizer import TokenizerConfig
 from llamapipe.config.train import TrainConfig
-from llamapipe.errors import ConfigError
+from llamapipe.errors import ConfigError, StorageError
+from llamapipe.io.refs import check_scheme, scheme_of
 
 REMOTE_PREFIXES = ("http://", "https://", "s3://", "gs://", "hf:")
 
@@ -138,7 +139,11 @@ def _check_inputs(cfg: PipelineConfig, source: str) -> None:
             continue
         resolved = []
         for ref in section.inputs:
-            if ref.startswith(REMOTE_PREFIXES):
+            if ref.startswith(REMOTE_PREFIXES) or scheme_of(ref) is not None:
+                try:
+                    check_scheme(ref)
+                except StorageError as exc:
+                    raise ConfigError(f"{source}: sources.{name}.inputs: {exc}") from None
                 resolved.append(ref)
                 continue
             path = Path(ref).expanduser()

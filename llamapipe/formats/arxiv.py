@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from llamapipe.io import as_path, open_raw, ref_name
+
 #: Members kept in memory: the LaTeX sources. Everything else (figures, .bbl, .sty) is skipped.
 TEXT_EXTENSIONS = (".tex", ".ltx", ".latex")
 #: Members that are never part of a paper: macOS resource forks and Finder files.
@@ -234,29 +236,33 @@ def iter_papers(
 ) -> Iterator[Paper | PaperFailure]:
     """Every paper in one input: a per-paper archive, a bulk tar, a .tex, or a directory."""
     limits = limits or ArchiveLimits()
-    path = Path(path)
-    if path.is_dir():
+    path = as_path(path)  # a Path, or the reference string of a remote object
+    if isinstance(path, Path) and path.is_dir():
         yield from _iter_directory(path, limits)
         return
     try:
-        fh = open(path, "rb")
+        fh = open_raw(path)
     except OSError as exc:
-        yield PaperFailure(paper_id_from_name(path.name), str(path), "corrupt_archive", str(exc))
+        yield PaperFailure(
+            paper_id_from_name(ref_name(str(path))), str(path), "corrupt_archive", str(exc)
+        )
         return
     with fh:
         head = fh.read(512)
         fh.seek(0)
         if not _is_tar_header(head):
-            yield read_paper_bytes_stream(fh, paper_id_from_name(path.name), str(path), limits)
+            yield read_paper_bytes_stream(
+                fh, paper_id_from_name(ref_name(str(path))), str(path), limits
+            )
             return
         yield from _iter_plain_tar(fh, path, limits)
 
 
 def _iter_plain_tar(
-    fh: IO[bytes], path: Path, limits: ArchiveLimits
+    fh: IO[bytes], path: Path | str, limits: ArchiveLimits
 ) -> Iterator[Paper | PaperFailure]:
     """An uncompressed tar: a bulk dump (members are per-paper .gz) or one paper's files."""
-    own = Paper(paper_id=paper_id_from_name(path.name), origin=str(path))
+    own = Paper(paper_id=paper_id_from_name(ref_name(str(path))), origin=str(path))
     try:
         with tarfile.open(fileobj=fh, mode="r|") as tar:
             for member in tar:

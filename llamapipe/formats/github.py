@@ -8,7 +8,6 @@ LICENSE/COPYING/LICENCE files by recognising the standard license texts.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from llamapipe.io import as_path, is_remote, normalize, open_input, open_raw, ref_name
 from llamapipe.text.code_filters import normalize_license
 
 #: Called with (file, record, message) for a record that cannot be read; the caller counts it.
@@ -136,14 +136,13 @@ def _row_to_file(row: dict[str, Any]) -> SourceFile:
 
 def iter_bigquery_rows(path: str | Path, on_error: ErrorHandler = _raise) -> Iterator[SourceFile]:
     """Stream rows {repo_name, path, license, content} from .jsonl, .jsonl.gz or .parquet."""
-    path = str(path)
+    path = normalize(str(path))
     if path.endswith(".parquet"):
         yield from _iter_parquet_rows(path, on_error)
         return
-    opener = gzip.open if path.endswith(".gz") else open
     lineno = 0
     try:
-        with opener(path, "rb") as fh:
+        with open_input(path, decompress_by_name=True) as fh:
             for lineno, raw in enumerate(fh, start=1):
                 yield from _parse_row(path, lineno, raw, on_error)
     except (OSError, EOFError) as exc:  # truncated or corrupt gzip: keep what was read
@@ -174,7 +173,7 @@ def _iter_parquet_rows(path: str, on_error: ErrorHandler) -> Iterator[SourceFile
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(open_raw(path) if is_remote(path) else path)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         on_error(path, None, f"not a readable Parquet file: {exc}")
         return
@@ -274,12 +273,12 @@ def iter_repository_tarball(
     come after the sources in the archive), the second yields files in archive order. Nothing
     is extracted to disk; members with absolute or ``..`` paths and links are skipped.
     """
-    path = str(path)
-    repo = repo or re.sub(r"\.(tar\.gz|tgz|tar\.bz2|tar\.xz|tar)$", "", Path(path).name)
+    path = normalize(str(path))
+    repo = repo or re.sub(r"\.(tar\.gz|tgz|tar\.bz2|tar\.xz|tar)$", "", ref_name(path))
     names: list[str] = []
     license_texts: dict[str, str] = {}
     try:
-        with tarfile.open(path, mode="r|*") as tar:
+        with open_raw(path) as raw, tarfile.open(fileobj=raw, mode="r|*") as tar:
             for member in tar:
                 name = _safe_member_name(member.name)
                 if name is None or not member.isfile():
@@ -300,7 +299,7 @@ def iter_repository_tarball(
     ]
     license_expr = combine_licenses(found)
     try:
-        with tarfile.open(path, mode="r|*") as tar:
+        with open_raw(path) as raw, tarfile.open(fileobj=raw, mode="r|*") as tar:
             for member in tar:
                 name = _safe_member_name(member.name)
                 if name is None:
@@ -326,9 +325,9 @@ def iter_source_files(
     on_error: ErrorHandler = _raise,
 ) -> Iterator[SourceFile]:
     """Dispatch one input by its kind: directory, tarball, or BigQuery-style rows."""
-    p = Path(path)
-    name = p.name.lower()
-    if p.is_dir():
+    p = as_path(path)
+    name = ref_name(str(path)).lower()
+    if isinstance(p, Path) and p.is_dir():
         yield from iter_repository_tree(p, max_file_bytes=max_file_bytes, on_error=on_error)
     elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
         yield from iter_repository_tarball(p, max_file_bytes=max_file_bytes, on_error=on_error)

@@ -13,13 +13,14 @@ its text is cleaned the same way, which is a no-op for text without Gutenberg ma
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from llamapipe.io import as_path, open_input, ref_name
 
 ErrorCallback = Callable[[str | None, str], None]
 
@@ -175,14 +176,15 @@ def header_facts(header: str, path: str) -> tuple[str, int | None, int | None]:
 
 
 def read_text_book(path: str | Path) -> Book:
-    """One plain-text book file, cleaned."""
-    path = Path(path)
-    data = path.read_bytes()
+    """One plain-text book file (local or remote), cleaned."""
+    path = as_path(path)
+    with open_input(path) as handle:
+        data = handle.read()
     stripped = strip_gutenberg(decode_book(data))
     title, number, release = header_facts(stripped.header, str(path))
     return Book(
         key=str(path),
-        title=title or path.stem,
+        title=title or ref_name(str(path)).rsplit(".", 1)[0],
         text=stripped.text,
         path=str(path),
         ebook_number=number,
@@ -205,15 +207,15 @@ def iter_jsonl_books(
     that together read every line exactly once. A book's key is ``<path>@<byte offset>``,
     stable whatever the split.
     """
-    path = Path(path)
-    if path.suffix == ".gz":
+    path = as_path(path)
+    if str(path).endswith(".gz"):
         if byte_range is not None and byte_range[0] > 0:
             raise ValueError(f"{path}: a gzip file cannot be read from a byte offset")
-        with gzip.open(path, "rb") as handle:
+        with open_input(path, decompress_by_name=True) as handle:
             yield from _jsonl_books(path, handle, 0, None, on_error)
         return
     start, end = byte_range if byte_range is not None else (0, None)
-    with open(path, "rb") as handle:
+    with open_input(path) as handle:
         if start > 0:
             handle.seek(start - 1)
             handle.readline()  # the line holding byte start-1 belongs to the previous range

@@ -6,33 +6,23 @@ record must cost that record, and a cut-off gzip stream must cost only what foll
 
 from __future__ import annotations
 
-import bz2
 import gzip
-import io
 import json
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from llamapipe.io import open_input
+
 #: Called with (record number or None, message) for every skipped record or damaged stream.
 ErrorCallback = Callable[[int | None, str], None]
 
 
 def open_binary(path: str | Path) -> BinaryIO:
-    """Open a possibly compressed file by its extension, decompressing as a stream."""
-    path = Path(path)
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    if name.endswith(".bz2"):
-        return bz2.open(path, "rb")  # type: ignore[return-value]
-    if name.endswith(".zst") or name.endswith(".zstd"):
-        import zstandard
-
-        reader = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"))
-        return io.BufferedReader(reader)  # type: ignore[arg-type]
-    return open(path, "rb")
+    """Open a possibly compressed file (local or remote) by its extension, decompressing as a
+    stream (llamapipe.io.open_input)."""
+    return open_input(path, decompress_by_name=True)  # type: ignore[return-value]
 
 
 def iter_json_lines(

@@ -13,7 +13,6 @@ as well.
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from typing import IO
 from lxml import etree
 
 from llamapipe.errors import InputError
+from llamapipe.io import as_path, is_remote, open_input, open_raw
 
 #: dbname suffixes of Wikipedia dumps; other projects (wiktionary, wikisource) are not Wikipedia.
 _DBNAME_RE = re.compile(r"^([a-z][a-z0-9_]*?)wiki$")
@@ -87,13 +87,9 @@ def language_from_filename(path: str | Path) -> str:
 
 
 def open_dump(path: str | Path) -> IO[bytes]:
-    """Open a dump as a binary stream, decompressing ``.bz2``/``.gz`` on the fly."""
-    path = Path(path)
-    if path.suffix == ".bz2":
-        return bz2.open(path, "rb")
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+    """Open a dump (local or remote) as a binary stream, decompressing ``.bz2``/``.gz``/``.xz``
+    on the fly."""
+    return open_input(path, decompress_by_name=True)
 
 
 def _local(tag: object) -> str:
@@ -164,7 +160,7 @@ class MediaWikiDump:
         """``byte_range`` reads only the bz2 streams in ``[start, end)`` of a multistream dump
         (bounds from its index); such a slice has no header, so pass ``siteinfo`` (from
         ``read_siteinfo``)."""
-        self.path = Path(path)
+        self.path = as_path(path)
         self.on_error = on_error
         self.byte_range = byte_range
         self.siteinfo = siteinfo or SiteInfo(language=language_from_filename(self.path))
@@ -250,7 +246,7 @@ class _BoundedReader(io.RawIOBase):
     """The bytes ``[start, end)`` of a file, as a readable stream."""
 
     def __init__(self, path: Path, start: int, end: int) -> None:
-        self._file = open(path, "rb")
+        self._file = open_raw(path)
         self._file.seek(start)
         self._left = end - start
 
@@ -317,6 +313,8 @@ class _MultistreamSlice:
 
 def multistream_index_path(path: str | Path) -> Path | None:
     """The ``...-multistream-index.txt.bz2`` shipped next to a ``...-multistream.xml.bz2``."""
+    if is_remote(str(path)):
+        return None  # remote multistream dumps are read as one shard (no index lookup)
     path = Path(path)
     if "multistream" not in path.name or not path.name.endswith(".bz2"):
         return None
@@ -344,7 +342,7 @@ def read_stream_offsets(index_path: str | Path) -> list[int]:
 
 def read_siteinfo(path: str | Path) -> SiteInfo:
     """The ``<siteinfo>`` of a dump, reading no further than the header."""
-    path = Path(path)
+    path = as_path(path)
     with open_dump(path) as stream:
         try:
             for _event, elem in etree.iterparse(stream, events=("end",), huge_tree=True):

@@ -23,10 +23,12 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
 from llamapipe.errors import InputError
+from llamapipe.io import as_path, is_remote, local_copy, normalize, open_input, open_raw
 
 POSTS_FILE = "Posts.xml"
 QUESTION = 1
@@ -89,10 +91,18 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 def iter_posts(xml_path: str | Path, on_error: ErrorCallback | None = None) -> Iterator[Post]:
-    """Stream the rows of one Posts.xml (any order, any size; rows are cleared as they go)."""
-    xml_path = Path(xml_path)
+    """Stream the rows of one Posts.xml, local or remote (any order, any size; rows are
+    cleared as they go)."""
+    xml_path = as_path(xml_path)
+    with open_input(xml_path) as stream:
+        yield from _iter_post_rows(xml_path, stream, on_error)
+
+
+def _iter_post_rows(
+    xml_path: Path | str, stream: IO[bytes], on_error: ErrorCallback | None
+) -> Iterator[Post]:
     context = etree.iterparse(
-        str(xml_path), events=("end",), tag="row", huge_tree=True, resolve_entities=False
+        stream, events=("end",), tag="row", huge_tree=True, resolve_entities=False
     )
     try:
         for _event, row in context:
@@ -133,7 +143,7 @@ def count_rows(xml_path: str | Path, chunk_bytes: int = 1 << 22) -> int:
     """Number of posts (``<row`` elements), by a byte scan: ~GB/s, no XML parsing."""
     count = 0
     carry = b""
-    with open(xml_path, "rb") as handle:
+    with open_input(xml_path) as handle:
         while chunk := handle.read(chunk_bytes):
             data = carry + chunk
             count += data.count(b"<row ")
@@ -153,7 +163,8 @@ def archive_posts_size(archive: str | Path) -> int:
     import py7zr
 
     try:
-        with py7zr.SevenZipFile(archive, mode="r") as zf:
+        # A remote archive is read in place: only its header is fetched (ranged reads).
+        with open_raw(archive) as raw, py7zr.SevenZipFile(raw, mode="r") as zf:
             for info in zf.list():
                 if _find_posts_member([info.filename]) is not None:
                     return int(info.uncompressed)
@@ -162,8 +173,11 @@ def archive_posts_size(archive: str | Path) -> int:
     raise InputError(f"{archive}: no {POSTS_FILE} in the archive")
 
 
-def find_posts_file(path: str | Path) -> Path:
-    """The Posts.xml of a plain input: the file itself, or ``<dir>/Posts.xml``."""
+def find_posts_file(path: str | Path) -> Path | str:
+    """The Posts.xml of a plain input: the file itself, or ``<dir>/Posts.xml`` (a remote
+    input is an object, returned as its reference)."""
+    if is_remote(str(path)):
+        return normalize(str(path))
     path = Path(path)
     if path.is_dir():
         candidate = path / POSTS_FILE
@@ -186,12 +200,20 @@ def open_posts(
     An archive's Posts.xml is extracted (only that member) into a temporary folder under
     ``work_dir`` that is removed afterwards. The member's declared size is checked against
     ``max_extract_bytes`` and the free disk space first, so a decompression bomb or a full
-    disk is a clear error instead of a crash halfway.
+    disk is a clear error instead of a crash halfway. A remote archive is first copied
+    (verified) into ``work_dir`` and the copy deleted afterwards: 7z needs to seek freely.
     """
-    path = Path(path)
-    if path.suffix.lower() != ".7z":
+    if not str(path).lower().endswith(".7z"):
         yield find_posts_file(path)
         return
+    if is_remote(str(path)):
+        if work_dir is None:
+            raise InputError(f"{path}: a remote .7z needs a work folder to be copied into")
+        with local_copy(path, work_dir) as copy:
+            with open_posts(copy, work_dir, max_extract_bytes) as extracted:
+                yield extracted
+        return
+    path = Path(path)
     import py7zr
 
     tmp = Path(tempfile.mkdtemp(prefix="llamapipe-se-", dir=work_dir))

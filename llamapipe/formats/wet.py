@@ -25,17 +25,15 @@ import glob
 import gzip
 import io
 import os
-import random
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlparse
 
 from llamapipe.formats.warc_html import SKIP_RECORD_TYPE, SKIP_RESPONSE, response_to_wet
+from llamapipe.io import RetryPolicy, fetch_cached, is_remote, normalize, open_input, open_raw
+from llamapipe.io import expand_inputs as io_expand_inputs
 
 #: Where relative paths of a `wet.paths.gz` list are fetched from.
 CC_DATA_ROOT = "https://data.commoncrawl.org/"
@@ -111,17 +109,28 @@ def _noop_skip(reason: str, detail: str) -> None:
 
 
 def is_url(spec: str) -> bool:
-    return spec.startswith(("https://", "http://"))
+    """Whether `spec` is remote (any scheme llamapipe.io reads: http(s), s3, gs, hf)."""
+    return is_remote(str(spec))
+
+
+def _paths_list_base(spec: str) -> str:
+    """Where relative entries of a remote list resolve: the same bucket for an object store
+    (Common Crawl's `s3://commoncrawl/` mirrors data.commoncrawl.org), else CC_DATA_ROOT."""
+    scheme, rest = normalize(spec).split("://", 1)
+    if scheme in ("http", "https"):
+        return CC_DATA_ROOT
+    return f"{scheme}://{rest.split('/', 1)[0]}/"
 
 
 def _read_paths_list(spec: str, cache_dir: Path | None, retries: int) -> list[str]:
     """Lines of a `wet.paths(.gz)` list; relative entries are resolved against CC_DATA_ROOT
     (or against the list's own folder when that folder holds them locally)."""
-    local = download(spec, cache_dir, retries) if is_url(spec) else Path(spec)
-    opener = gzip.open if str(local).endswith(".gz") else open
-    with opener(local, "rt", encoding="utf-8") as fh:
-        entries = [line.strip() for line in fh if line.strip()]
+    policy = RetryPolicy.from_env(retries)
+    with open_input(spec, decompress_by_name=True, policy=policy) as raw:
+        text = raw.read().decode("utf-8")
+    entries = [line.strip() for line in text.splitlines() if line.strip()]
     base_dir = Path(spec).parent if not is_url(spec) else None
+    root = _paths_list_base(spec) if is_url(spec) else CC_DATA_ROOT
     resolved = []
     for entry in entries:
         if is_url(entry) or os.path.isabs(entry):
@@ -129,7 +138,7 @@ def _read_paths_list(spec: str, cache_dir: Path | None, retries: int) -> list[st
         elif base_dir is not None and (base_dir / entry).exists():
             resolved.append(str(base_dir / entry))
         else:
-            resolved.append(CC_DATA_ROOT + entry.lstrip("/"))
+            resolved.append(root + entry.lstrip("/"))
     return resolved
 
 
@@ -138,8 +147,9 @@ def expand_inputs(
 ) -> list[str]:
     """Expand user inputs into an ordered list of WET files or URLs.
 
-    Accepts local files, globs, `*.paths` / `*.paths.gz` lists (local or URL) and https URLs.
-    Order is kept (and globs sorted) because "first occurrence wins" in dedup depends on it.
+    Accepts local files, globs, `*.paths` / `*.paths.gz` lists (local or remote), http(s)
+    URLs and s3/gs/hf objects or globs. Order is kept (and globs sorted) because "first
+    occurrence wins" in dedup depends on it.
     """
     out: list[str] = []
     for spec in specs:
@@ -147,7 +157,7 @@ def expand_inputs(
         if name.endswith((".paths", ".paths.gz")):
             out.extend(_read_paths_list(spec, cache_dir, retries))
         elif is_url(spec):
-            out.append(spec)
+            out.extend(io_expand_inputs([spec]))
         elif any(ch in spec for ch in "*?["):
             matches = sorted(glob.glob(spec))
             if not matches:
@@ -175,36 +185,26 @@ def download(
     backoff_s: float = 1.0,
     timeout_s: float = 60.0,
 ) -> Path:
-    """Fetch `url` into the cache (kept across runs), retrying with exponential backoff + jitter.
+    """A verified cached copy of `url` (llamapipe.io.cache): retried with backoff, resumed,
+    length- and digest-checked, never kept when short.
 
     Common Crawl throttles bursts (HTTP 503/429), so failures back off 1, 2, 4 ... seconds
     times a random factor, spreading many workers' retries apart.
     """
     default_cache = Path(os.environ.get("TMPDIR", "/tmp")) / "llamapipe-cc"
-    cache = Path(cache_dir) if cache_dir else default_cache
-    parsed = urlparse(url)
-    target = cache / parsed.netloc / parsed.path.lstrip("/")
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + f".part{os.getpid()}")
-    last_error: Exception | None = None
-    for attempt in range(retries + 1):
-        try:
-            request = urllib.request.Request(url, headers={"User-Agent": "llamapipe"})
-            with urllib.request.urlopen(request, timeout=timeout_s) as resp, open(part, "wb") as fh:
-                while chunk := resp.read(1 << 20):
-                    fh.write(chunk)
-            os.replace(part, target)
-            return target
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-            last_error = exc
-            if isinstance(exc, urllib.error.HTTPError) and exc.code in (403, 404):
-                break  # permanent: retrying will not help
-            if attempt < retries:
-                time.sleep(backoff_s * (2**attempt) * random.uniform(0.5, 1.5))
-    part.unlink(missing_ok=True)
-    raise OSError(f"download failed after {retries + 1} tries: {url}: {last_error}")
+    policy = RetryPolicy(retries=retries, backoff_s=backoff_s, timeout_s=timeout_s)
+    return fetch_cached(url, Path(cache_dir) if cache_dir else default_cache, policy)
+
+
+def open_wet(source: str | Path, cache_dir: Path | None = None, retries: int = 5) -> IO[bytes]:
+    """A seekable binary stream of one WET input: a local file, a verified cached copy when
+    `cache_dir` is set, else the remote object streamed (no local copy)."""
+    where = str(source)
+    if not is_url(where):
+        return open(where, "rb")
+    if cache_dir is not None:
+        return open(download(where, cache_dir, retries), "rb")
+    return open_raw(where, RetryPolicy.from_env(retries))
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,17 +389,17 @@ def read_wet(
     skip = tally.skip
     where = str(source)
     seg = segment or segment_name(where)
-    path = download(where, cache_dir, retries) if is_url(where) else Path(source)
     try:
-        size = path.stat().st_size
+        fh = open_wet(where, cache_dir, retries)
     except OSError as exc:
         skip(SKIP_UNREADABLE, f"{where}: {exc}")
         return
-    if size == 0:
-        skip(SKIP_EMPTY_FILE, f"{where}: empty file")
-        return
-    with open(path, "rb") as fh:
-        compressed = fh.read(2) == b"\x1f\x8b"
+    with fh:
+        head = fh.read(2)
+        if not head:
+            skip(SKIP_EMPTY_FILE, f"{where}: empty file")
+            return
+        compressed = head == b"\x1f\x8b"
         fh.seek(0)
         if not _starts_like_warc(fh, compressed):
             skip(SKIP_UNREADABLE, f"{where}: not a WARC/WET file (no 'WARC/' record header)")

@@ -34,6 +34,7 @@ from llamapipe.engine import FinalizeContext, ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.formats.gutenberg import Book, is_jsonl, iter_jsonl_books, read_text_book
 from llamapipe.formats.inputs import expand_inputs
+from llamapipe.io import is_remote, size_of
 from llamapipe.text.near_dup import (
     BookSketch,
     find_near_duplicates,
@@ -57,7 +58,7 @@ def list_book_inputs(inputs: list[str]) -> list[str]:
     files = expand_inputs(
         inputs, in_folders=lambda p: p.name.endswith(_TEXT_SUFFIXES) or is_jsonl(p)
     )
-    return list(dict.fromkeys(str(Path(f).resolve()) for f in files))
+    return list(dict.fromkeys(f if is_remote(f) else str(Path(f).resolve()) for f in files))
 
 
 def plan_book_shards(
@@ -78,7 +79,7 @@ def plan_book_shards(
                 add(tuple(texts))
                 texts = []
             continue
-        size = Path(path).stat().st_size
+        size = size_of(path)
         if path.endswith(".gz") or size <= jsonl_shard_bytes:
             add((path,))
             continue

@@ -14,6 +14,7 @@ from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document
 from llamapipe.formats.inputs import expand_inputs
 from llamapipe.formats.jsonl import iter_json_lines
+from llamapipe.io import ref_name
 
 if TYPE_CHECKING:
     from llamapipe.config import PipelineConfig
@@ -36,7 +37,7 @@ def c4_document(obj: dict[str, Any], doc_id: str) -> Document | None:
 def process_file_shard(ctx: ShardContext) -> None:
     with ctx.document_writer() as writer:
         for ref in ctx.shard.inputs:
-            stem = Path(ref).name.split(".json")[0]
+            stem = ref_name(ref).split(".json")[0]
 
             def on_error(record: int | None, message: str, _ref: str = ref) -> None:
                 ctx.counters.error(_ref, record, message)
@@ -86,7 +87,9 @@ def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
 
         return build_stages_from_wet(cfg)
     config = section.model_dump(exclude={"wet_rules", "enabled"})
-    hf_refs = [ref for ref in section.inputs if ref.startswith(HF_PREFIX)]
+    # `hf:<dataset id>` is a Hugging Face dataset; `hf://...` is a file in the Hub, read as
+    # any other remote file.
+    hf_refs = [r for r in section.inputs if r.startswith(HF_PREFIX) and not r.startswith("hf://")]
     if hf_refs:
         if len(section.inputs) > 1:
             from llamapipe.errors import ConfigError

@@ -35,6 +35,7 @@ from llamapipe.formats.stackexchange import (
     open_posts,
     site_name,
 )
+from llamapipe.io import is_remote, size_of
 from llamapipe.text.html_to_text import html_to_text
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ def list_site_inputs(inputs: list[str]) -> list[str]:
     """Expand inputs into one entry per site: a .7z, a Posts.xml file, or a site folder."""
     found: dict[str, None] = {}
     for match in expand_globs(inputs):
+        if is_remote(match):  # an object: a .7z or a Posts.xml (remote folders: use a glob)
+            found.setdefault(match, None)
+            continue
         path = Path(match)
         if not path.is_dir() or (path / POSTS_FILE).is_file():
             found.setdefault(str(path), None)
@@ -69,7 +73,7 @@ def measure_site(ctx: ShardContext) -> None:
         if path.lower().endswith(".7z"):
             record["bytes"] = archive_posts_size(path)
         else:
-            record["bytes"] = find_posts_file(path).stat().st_size
+            record["bytes"] = size_of(find_posts_file(path))
         if ctx.shard.params["count_posts"]:
             with open_posts(path, _work_dir(ctx), ctx.config["max_extract_bytes"]) as xml:
                 record["posts"] = count_rows(xml)
@@ -163,8 +167,12 @@ def thread_document(site: str, thread: Thread) -> Document | None:
     )
 
 
-def _work_dir(ctx: ShardContext) -> str | None:
-    return ctx.config["work_dir"] or None
+def _work_dir(ctx: ShardContext) -> str:
+    """Where archives are copied and extracted: the configured folder, else beside the shard's
+    temp folder in the run dir (never $TMPDIR, which may be small or node-local)."""
+    folder = Path(ctx.config["work_dir"] or ctx.tmp_dir.parent / f"{ctx.tmp_dir.name}.work")
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
 
 
 def build_stages(cfg: PipelineConfig) -> list[StageSpec]:

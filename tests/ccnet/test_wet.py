@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from llamapipe.errors import StorageError
 from llamapipe.formats.wet import (
     SKIP_EMPTY_FILE,
     SKIP_NO_URI,
@@ -170,7 +171,7 @@ def test_download_retries_throttling_and_caches(realdata: Path, tmp_path: Path) 
         (served / SHARD1).unlink()  # a second read must come from the cache
         records = list(read_wet(url, cache_dir=cache))
         assert len(records) == 167
-        with pytest.raises(OSError, match="download failed"):
+        with pytest.raises(StorageError, match="not found"):
             download(url.replace(SHARD1, "missing.wet.gz"), cache, retries=2, backoff_s=0.01)
     finally:
         server.shutdown()
