@@ -32,6 +32,8 @@ from llamapipe.engine.state import (
 )
 from llamapipe.engine.worker import ShardOutcome, ShardTask
 from llamapipe.errors import StageError
+from llamapipe.io.artifacts import verify_written
+from llamapipe.io.diskfull import disk_full_error, is_disk_full
 
 
 @dataclass
@@ -248,8 +250,15 @@ def run_stage(
             shard_markers=shard_markers,
             counters=counters,
         )
-        spec.finalize(fctx)
+        try:
+            spec.finalize(fctx)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full_error(stage_dir, exc) from exc
+            raise
         finalize_outputs = sorted(_list_files(stage_dir) - before)
+        for rel in finalize_outputs:  # complete on disk before the manifest says complete
+            verify_written(stage_dir / rel)
 
     result.seconds = time.perf_counter() - start
     shutil.rmtree(stage_dir / ".tmp", ignore_errors=True)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from llamapipe.io.diskfull import disk_full_error, is_disk_full
+
 MANIFEST = "manifest.json"
 STATS = "stats.json"
 DONE_DIR = "_done"
@@ -22,14 +24,21 @@ StageState = Literal["complete", "partial", "stale", "missing"]
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
+    """Write, fsync, rename; a full disk is a DiskFullError naming `path` (no partial file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full_error(path, exc) from exc
+        raise
 
 
 def read_json(path: Path) -> Any | None:

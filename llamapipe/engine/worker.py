@@ -21,6 +21,8 @@ from typing import Any
 
 from llamapipe.engine.spec import Counters, ShardContext, ShardSpec
 from llamapipe.engine.state import TMP_DIR, marker_path, write_json_atomic
+from llamapipe.io.artifacts import verify_written
+from llamapipe.io.diskfull import disk_full_error, is_disk_full
 
 FAULT_ENV = "LLAMAPIPE_FAULT_KILL"
 
@@ -94,6 +96,8 @@ def run_shard_task(task: ShardTask) -> ShardOutcome:
     except BaseException as exc:  # noqa: BLE001 - reported to the driver, which decides
         if isinstance(exc, KeyboardInterrupt):
             raise
+        if is_disk_full(exc):  # one line naming where, not "[Errno 28]" without a path
+            exc = disk_full_error(tmp_dir, exc)  # type: ignore[arg-type]
         return ShardOutcome(
             task.shard.index,
             False,
@@ -121,9 +125,14 @@ def _maybe_inject_fault(task: ShardTask, point: str) -> None:
 
 
 def _commit_outputs(tmp_dir: Path, stage_dir: Path) -> list[str]:
-    """Move every file of the temp dir to the same relative path in the stage dir."""
+    """Move every file of the temp dir to the same relative path in the stage dir, each
+    fsynced and re-opened first (llamapipe.io.artifacts), so a file cut short by a full disk
+    fails the shard instead of being marked done."""
     outputs: list[str] = []
-    for path in sorted(p for p in tmp_dir.rglob("*") if p.is_file()):
+    files = sorted(p for p in tmp_dir.rglob("*") if p.is_file())
+    for path in files:
+        verify_written(path)
+    for path in files:
         rel = path.relative_to(tmp_dir)
         target = stage_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,13 @@ DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
+    """ENOSPC/EDQUOT/EFBIG, also when a C++ library (pyarrow) reports it only in its text."""
+    if not isinstance(exc, OSError):
+        return False
+    if exc.errno in DISK_FULL_ERRNOS:
+        return True
+    text = str(exc)
+    return any(s in text for s in ("No space left", "Disk quota", "File too large", "errno 28"))
 
 
 def disk_full_error(path: str | Path, exc: OSError) -> DiskFullError:
@@ -23,7 +29,7 @@ def disk_full_error(path: str | Path, exc: OSError) -> DiskFullError:
         errno.ENOSPC: "no space left on device",
         errno.EDQUOT: "disk quota exceeded",
         errno.EFBIG: "file too large (file size limit)",
-    }.get(exc.errno or 0, str(exc))
+    }.get(exc.errno or 0, f"no space left on device ({exc})")
     where = exc.filename or path
     return DiskFullError(
         f"{where}: {what} while writing; free space and re-run (what was cut short is rebuilt)"

@@ -20,6 +20,7 @@ from llamapipe.io.retry import RetryPolicy
 from llamapipe.io.stream import RemoteReader
 
 BUFFER_BYTES = 1 << 20
+DECOMPRESSED_BUFFER_BYTES = 1 << 16
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zstd")
 
 
@@ -35,8 +36,11 @@ class _Layered(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
+        # read1: at most one decompression step, so that a stream cut short loses only the
+        # last step's data (a reader counts what came before the cut as good).
         view = memoryview(buffer).cast("B")
-        data = self._top.read(len(view))
+        read1 = getattr(self._top, "read1", None)
+        data = read1(len(view)) if read1 is not None else self._top.read(len(view))
         view[: len(data)] = data
         return len(data)
 
@@ -71,7 +75,7 @@ def decompress(stream: IO[bytes], name: str) -> IO[bytes]:
         top = zstandard.ZstdDecompressor().stream_reader(stream, closefd=False)
     else:
         return stream
-    return io.BufferedReader(_Layered(top, stream), buffer_size=BUFFER_BYTES)
+    return io.BufferedReader(_Layered(top, stream), buffer_size=DECOMPRESSED_BUFFER_BYTES)
 
 
 def open_input(

@@ -19,6 +19,7 @@ import numpy as np
 
 from llamapipe.engine import ShardContext
 from llamapipe.formats.documents import Document, read_documents
+from llamapipe.io.artifacts import save_fasttext_model
 from llamapipe.sources.commoncrawl.models import WIKIPEDIA_STAGE
 from llamapipe.sources.commoncrawl.stages import (
     FILTERED_STAGE,
@@ -129,7 +130,7 @@ def process_train_classifier(ctx: ShardContext) -> None:
     train_file = ctx.output("_train.txt")
     train_file.write_text("\n".join(examples) + "\n", encoding="utf-8")
     model, lr_used = _train_supervised(train_file, ccfg, ctx.seed)
-    model.save_model(str(ctx.output(MODEL_FILE)))
+    save_fasttext_model(model, ctx.output(MODEL_FILE))
     train_file.unlink()
     ctx.counters.add("positives", len(positives))
     ctx.counters.add("negatives", len(negatives))
