@@ -111,7 +111,7 @@ def process_site(ctx: ShardContext) -> None:
 
     try:
         with open_posts(path, _work_dir(ctx), ctx.config["max_extract_bytes"]) as xml:
-            ctx.counters.add("bytes_in", xml.stat().st_size)
+            ctx.counters.add("bytes_in", size_of(xml))
             posts = _counted(iter_posts(xml, on_error=on_error), ctx)
             with ctx.document_writer() as writer:
                 for thread in iter_threads(posts, _work_dir(ctx), on_orphan=on_orphan):
