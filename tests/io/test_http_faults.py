@@ -73,7 +73,7 @@ FAULTS = [
 def test_streamed_reads_match_local_despite_faults(served: Path, fault: str) -> None:
     with FaultyHttp(served) as http:
         wet = _records(http.url(f"{fault}/{WET}"))
-        assert len(wet) == 164 + 1 and wet[-1] == {"skipped": ["empty_record"] * 11}
+        assert len(wet) == 164 + 1 and wet[-1]["skipped"].count("empty_record") == 11
         assert wet == _records(str(served / WET))
         # The segment name is the same whether the file is read locally or remotely.
         assert {r["cc_segment"] for r in wet[:-1]} == {WET}
