@@ -99,9 +99,12 @@ def filesystem_for(ref: str) -> tuple[Any, str]:
     try:
         __import__(module)
     except ImportError:
+        # hf:// needs only huggingface_hub (normally installed with `datasets`).
+        how = (
+            "pip install huggingface_hub" if scheme == "hf" else f"pip install 'llamapipe[{extra}]'"
+        )
         raise StorageError(
-            f"{ref}: reading {scheme}:// needs the '{module}' package: "
-            f"pip install 'llamapipe[{extra}]'"
+            f"{ref}: reading {scheme}:// needs the '{module}' package: {how}"
         ) from None
     import fsspec
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,6 +140,15 @@ def test_missing_objects_and_schemes_are_one_line_errors(s3: MotoS3, tmp_path: P
         if importlib.util.find_spec("gcsfs") is not None:
             pytest.skip("gcsfs is installed: the missing-extra message cannot be seen")
         open_input("gs://bucket/file.json.gz")
+    # huggingface_hub made unimportable in a child process: the same one-line message.
+    code = (
+        "import sys; sys.modules['huggingface_hub'] = None\n"
+        "from llamapipe.io import open_input\n"
+        "try:\n    open_input('hf://datasets/allenai/c4/en/x.json.gz')\n"
+        "except Exception as exc:\n    print(type(exc).__name__, exc)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "StorageError" in child.stdout and "pip install huggingface_hub" in child.stdout
     with pytest.raises(ConfigError, match="unknown scheme 'ftp://'"):
         config_from_dict({"sources": {"c4": {"inputs": ["ftp://host/c4.json.gz"]}}}, tmp_path)
 
