@@ -333,6 +333,13 @@ def iter_source_files(
         yield from iter_repository_tarball(p, max_file_bytes=max_file_bytes, on_error=on_error)
     elif name.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz", ".parquet")):
         yield from iter_bigquery_rows(p, on_error=on_error)
+    elif is_remote(str(path)):
+        on_error(
+            str(p),
+            None,
+            "a remote input must be a tarball, .jsonl[.gz] or .parquet object (remote folders "
+            "are not read as repository checkouts)",
+        )
     else:
         on_error(
             str(p),
