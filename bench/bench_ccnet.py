@@ -1,85 +1,122 @@
-"""Benchmark of the CommonCrawl (CCNet) stage against datatrove's fastText LanguageFilter.
+"""The Common Crawl (CCNet) stage against cc_net itself, and against datatrove's language filter.
 
-Prints, on the real Common Crawl samples (repeated to get stable timings), in one run:
+Inputs: `--copies` copies of the two real CC-MAIN-2019-30 WET shards (default 24), each copy
+its own dedup group of 2 shards on both sides (cc_net `hash_in_mem` = llamapipe `group_size`
+= 2), so every copy is filtered like the first rather than deduplicated away. Both pipelines
+use the same fastText `lid.176.ftz`, the same SentencePiece + KenLM models (trained once,
+untimed, by llamapipe's `ccnet-models` stage on the real enwiki sample) and the same
+perplexity cutoffs (the ones that stage computed, given to both).
 
-* docs/s/core of the whole stage (WET reading, line hashes, paragraph dedup, language id,
-  SentencePiece + KenLM perplexity, Parquet writing) through the engine, in-process;
-* docs/s/core of our per-document filters alone (dedup + LID + perplexity + bucket) and of our
-  LID alone, on the same documents datatrove sees;
-* docs/s/core of datatrove's `LanguageFilter` (fastText lid.176 backend, model pointed at the
-  same local lid.176.ftz) run in its own virtualenv, and the ratios (target: >= 3x);
-* where the filters' CPU goes (dedup, LID, perplexity, fastText predict alone) and the ratio
-  ceiling that running fastText on every deduplicated page (CCNet's semantics) puts on them;
-* the baseline's own fastText predict calls timed in its venv and in ours: the two fastText
-  builds differ (datatrove's venv gets fasttext-numpy2-wheel 0.9.2), so the ratios are also
-  given against datatrove as it would run on this venv's fastText;
-* heap bytes per line of the dedup group set (real shards and a synthetic 50-shard group).
+Pages: every rate divides by the same number, the WET conversion records whose raw content
+has at least 300 characters (CCNet's `min_len`, llamapipe's `min_length`); the script checks
+that both pipelines read exactly that many.
 
-Times are CPU seconds of the measuring process (`time.process_time`), so docs/s is docs/s/core
-and is not distorted by other jobs on a shared machine; each figure is the best of `--rounds`.
-Datatrove runs in a separate virtualenv (`python -m venv /tmp/dt`, then
-`/tmp/dt/bin/pip install datatrove fasttext-numpy2-wheel regex`);
-when it is missing and cannot be installed, the baseline falls back to a raw fastText predict
-loop (k=-1, as datatrove calls it) in this process, and the output says so.
+End to end (per CPU second of the whole process tree, bench/proctree.py):
+* llamapipe: `llamapipe data build --source commoncrawl` (all six sub-stages: hashes, models
+  (given, not trained), filtered, reference classifier training, classified, exact dedup;
+  pool executor, `--workers`), on a run folder holding only the Wikipedia stage;
+* cc_net: bench/ccnet_baseline.py in cc_net's own venv: its `hashes` and `mine` passes
+  composed as its mine.py does (see that file; its WET header shim is documented there).
+Target: llamapipe >= 2.0x cc_net.
 
-Usage: .venv/bin/python bench/bench_ccnet.py [--repeat 6] [--datatrove-python /tmp/dt/bin/python]
+Per step (CPU of one process, the same pages on both sides): WET parse, the hash pass,
+paragraph dedup, language id, SentencePiece + KenLM (+ bucket), the filtering pass as a whole.
+Floor of the filtering step: fastText predict on every deduplicated page, SentencePiece
+encode and KenLM scoring of the English pages' (pre-normalized) lines, raw library calls,
+timed alone in this run. Target: llamapipe's filter (dedup + LID + perplexity + bucket) within
+1.3x of it.
+
+Same pages: the pages cc_net keeps (head + middle) and llamapipe's `filtered` sub-stage
+keeps (before its classifier and exact dedup, which cc_net does not have), by (file, URL),
+with their buckets and texts.
+
+Second baseline: datatrove 0.10.1's `LanguageFilter` (fastText backend pointed at the same
+lid.176.ftz) on the same pages, in its own venv.
+
+Baselines are installed, pinned, into bench/.venvs/ on first use (bench/common.py); one that
+cannot be installed is reported in one line and left out. Results: bench/results/ccnet.json.
+Usage: python -m bench.bench_ccnet [--copies 24] [--workers 2] [--rounds 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
-import tracemalloc
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
-import numpy as np
 from rich.console import Console
 
+from bench import proctree
+from bench.common import REPO, VENVS, BaselineUnavailable, ensure_venv, loadavg, realdata
+
 QUIET = Console(quiet=True)
+SHARDS = [
+    "commoncrawl/CC-MAIN-2019-30-sample-00.warc.wet.gz",
+    "commoncrawl/CC-MAIN-2019-30-sample-01.warc.wet.gz",
+]
+ENWIKI = "wikipedia/gensim_enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml.bz2"
+CCNET_TARBALL_ENV = "LLAMAPIPE_CCNET_TARBALL"
+RESULTS = REPO / "bench" / "results" / "ccnet.json"
+MIN_LENGTH = 300
+SP_VOCAB = 8000
+CUTOFF_SAMPLE_DOCS = 200
 
-REPO = Path(__file__).resolve().parents[1]
-REALDATA = REPO.parent / "shared" / "realdata"
-SHARDS = ["CC-MAIN-2019-30-sample-00.warc.wet.gz", "CC-MAIN-2019-30-sample-01.warc.wet.gz"]
-ENWIKI = "gensim_enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml.bz2"
-
-DATATROVE_PACKAGES = ["datatrove", "fasttext-numpy2-wheel", "regex"]
+#: cc_net's imports (mine.py's steps), at the versions llamapipe's own venv uses, so that both
+#: sides run the same fastText / SentencePiece / KenLM builds.
+CCNET_REQUIREMENTS = [
+    "numpy==2.4.6",
+    "fasttext-numpy2==0.10.4",
+    "sentencepiece==0.2.3",
+    "kenlm-ex==0.2.1",
+    "func-argparse==1.1.1",
+    "psutil==7.2.2",
+    "requests==2.34.2",
+    "typing_extensions==4.16.0",
+    "pandas==3.1.1",
+    "beautifulsoup4==4.15.0",
+]
+DATATROVE_REQUIREMENTS = [
+    "datatrove==0.10.1",
+    "fasteners==0.20",  # datatrove 0.10.1 imports it without declaring it
+    "fasttext-numpy2==0.10.4",
+    "regex==2026.11.19",
+    "numpy==2.4.6",
+]
+DATATROVE_PROBE = (
+    "from datatrove.data import Document\n"
+    "from datatrove.pipeline.filters import LanguageFilter\n"
+    "from fasttext.FastText import _FastText\n"
+    "LanguageFilter(languages=['en'], language_threshold=0.5)\n"
+)
 DATATROVE_SCRIPT = r"""
 import json, sys, time
+start_all = time.process_time()
 from datatrove.data import Document
 from datatrove.pipeline.filters import LanguageFilter
 from fasttext.FastText import _FastText
-docs_path, model_path = sys.argv[1], sys.argv[2]
+docs_path, model_path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 texts = [json.loads(line) for line in open(docs_path, encoding="utf-8")]
 flt = LanguageFilter(languages=["en"], language_threshold=0.5)
 flt.model._model = _FastText(model_path)   # the local lid.176.ftz, no download
-docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
-list(flt.run(iter(docs[:20]), 0, 1))       # warm up
+list(flt.run(iter([Document(text=t, id=str(i)) for i, t in enumerate(texts[:20])]), 0, 1))
 best = None
-for _round in range(int(sys.argv[3])):
+for _round in range(rounds):
     docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
     start = time.process_time()
     kept = sum(1 for _ in flt.run(iter(docs), 0, 1))
     seconds = time.process_time() - start
     best = seconds if best is None else min(best, seconds)
-# the fastText calls alone (as the filter makes them), to tell the build's cost from the filter's
-model, spaced, raw = flt.model.model, [t.replace("\n", " ") for t in texts], None
-for _round in range(int(sys.argv[3])):
-    start = time.process_time()
-    for text in spaced:
-        model.predict(text, k=-1)
-    seconds = time.process_time() - start
-    raw = seconds if raw is None else min(raw, seconds)
-from importlib.metadata import version
-print(json.dumps({"docs": len(docs), "kept": kept, "seconds": best, "predict_seconds": raw,
-                  "fasttext": "fasttext-numpy2-wheel " + version("fasttext-numpy2-wheel")}))
+print(json.dumps({"docs": len(texts), "kept": kept, "seconds": best,
+                  "process_seconds": time.process_time() - start_all}))
 """
 
 
@@ -87,399 +124,591 @@ def _log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def build_inputs(workdir: Path, repeat: int) -> list[str]:
-    """The two real shards, each repeated `repeat` times under new names (later 'dumps')."""
-    inputs = []
-    for r in range(repeat):
-        for name in SHARDS:
-            target = workdir / "wet" / f"rep{r:02d}-{name}"
+# --------------------------------------------------------------------------- inputs, models
+
+
+def build_inputs(work: Path, copies: int) -> list[Path]:
+    """`copies` copies of the two real shards, named so that they sort copy by copy."""
+    sources = realdata("bench_ccnet", *SHARDS)
+    out = []
+    for r in range(copies):
+        for src in sources:
+            target = work / "wet" / f"rep{r:03d}-{src.name}"
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(REALDATA / "commoncrawl" / name, target)
-            inputs.append(str(target))
-    return inputs
+            shutil.copyfile(src, target)
+            out.append(target)
+    return out
 
 
-def prepare_models(run_dir: Path, inputs: list[str]) -> None:
-    """Wikipedia stage + ccnet-models on the real enwiki sample (not timed)."""
+def prepare_models(run_dir: Path, inputs: list[Path]) -> dict:
+    """Untimed: the Wikipedia stage, then llamapipe's hashes + ccnet-models on one copy of the
+    shards (SentencePiece + KenLM trained on enwiki, cutoffs from the crawl sample)."""
     from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
     from llamapipe.config.sources.wikipedia import WikipediaSourceConfig
     from llamapipe.engine import run_stage
     from llamapipe.sources import wikipedia
-    from llamapipe.sources.commoncrawl import build_stages_from_section
+    from llamapipe.sources.commoncrawl import MODELS_STAGE, build_stages_from_section
 
-    wiki = WikipediaSourceConfig(inputs=[str(REALDATA / "wikipedia" / ENWIKI)], languages=["en"])
+    [enwiki] = realdata("bench_ccnet", ENWIKI)
+    wiki = WikipediaSourceConfig(inputs=[str(enwiki)], languages=["en"])
     for spec in wikipedia.build_stages(SimpleNamespace(sources=SimpleNamespace(wikipedia=wiki))):
         run_stage(spec, run_dir, executor="inprocess", console=QUIET)
     section = CommonCrawlSourceConfig(
-        inputs=inputs[:2], lm={"sp_vocab_size": 8000, "cutoff_sample_docs": 200}
+        inputs=[str(p) for p in inputs[:2]],
+        lm={"sp_vocab_size": SP_VOCAB, "cutoff_sample_docs": CUTOFF_SAMPLE_DOCS},
     )
     for spec in build_stages_from_section(section)[:2]:  # hashes, ccnet-models
         run_stage(spec, run_dir, executor="inprocess", console=QUIET)
+    models_dir = run_dir / MODELS_STAGE
+    info = json.loads((models_dir / "en.json").read_text())
+    lm_dir = run_dir / "cc_net_lm"
+    lm_dir.mkdir()
+    for kind, name in (("sp_model", "en.sp.model"), ("lm_model", "en.arpa.bin")):
+        src = Path(info[kind])
+        shutil.copyfile(src if src.is_absolute() else models_dir / src, lm_dir / name)
+    cutoffs = [float(c) for c in info["cutoffs"]]
+    # cc_net's cutoff table: one row per percentile, one column per language; its
+    # PerplexityBucket reads rows 30 (head) and 60 (tail).
+    csv = lm_dir / "cutoff.csv"
+    rows = [",en"] + [
+        f"{p},{cutoffs[0] if p <= 30 else cutoffs[1] if p <= 60 else cutoffs[1] * 2}"
+        for p in range(101)
+    ]
+    csv.write_text("\n".join(rows) + "\n")
+    return {"lm_dir": lm_dir, "cutoffs": cutoffs, "wiki_run": run_dir}
 
 
-def bench_whole_stage(run_dir: Path, models_run: Path, inputs: list[str]) -> dict:
-    """hashes + filtered sub-stages on all inputs, through the engine, one process."""
+# --------------------------------------------------------------------------- end to end
+
+
+def _llamapipe_bin() -> str:
+    found = Path(sys.executable).parent / "llamapipe"
+    return str(found) if found.exists() else shutil.which("llamapipe") or "llamapipe"
+
+
+def run_llamapipe(work: Path, prep: dict, inputs: list[Path], workers: int, tag: str) -> dict:
+    """`llamapipe data build --source commoncrawl` in a fresh run folder holding only the
+    (complete) Wikipedia stage, measured as a process tree."""
+    from llamapipe.sources.wikipedia import STAGE_NAME as WIKI_STAGE
+
+    run_dir = work / f"lp-{tag}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    shutil.copytree(prep["wiki_run"] / WIKI_STAGE, run_dir / WIKI_STAGE)
+    [enwiki] = realdata("bench_ccnet", ENWIKI)
+    head, tail = prep["cutoffs"]
+    config = work / f"lp-{tag}.toml"
+    config.write_text(
+        f"""[run]
+dir = "{run_dir}"
+[executor]
+kind = "pool"
+workers = {workers}
+[sources.wikipedia]
+inputs = ["{enwiki}"]
+languages = ["en"]
+[sources.commoncrawl]
+inputs = {json.dumps([str(p) for p in inputs])}
+group_size = 2
+[sources.commoncrawl.lm]
+models_dir = "{prep["lm_dir"]}"
+cutoffs = {{en = [{head!r}, {tail!r}]}}
+"""
+    )
+    usage = proctree.measure(
+        [_llamapipe_bin(), "data", "build", "-c", str(config), "--source", "commoncrawl"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    if usage["returncode"] != 0:
+        sys.exit(f"bench_ccnet: llamapipe failed: {usage['stderr_tail'][-600:]}")
+    usage["run_dir"] = str(run_dir)
+    return usage
+
+
+def ccnet_source() -> Path:
+    """cc_net's source tree, extracted once from the oracle tarball into bench/.venvs/."""
+    tarball = os.environ.get(CCNET_TARBALL_ENV)
+    tar = Path(tarball) if tarball else None
+    if tar is None:
+        [tar] = realdata("bench_ccnet", "SOURCES.md")
+        tar = tar.parent.parent / "oracles" / "cc_net-bda555b.tar.gz"
+    if not tar.is_file():
+        raise BaselineUnavailable(
+            f"cc_net source tarball {tar} not found (set ${CCNET_TARBALL_ENV})"
+        )
+    dest = VENVS / "ccnet-src"
+    if not (dest / "cc_net" / "mine.py").is_file():
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tar) as tf:
+            tf.extractall(dest, filter="data")
+    if not (dest / "cc_net" / "mine.py").is_file():
+        found = next(dest.rglob("cc_net/mine.py"), None)
+        if found is None:
+            raise BaselineUnavailable(f"{tar}: no cc_net/mine.py inside")
+        return found.parent.parent
+    return dest
+
+
+def ensure_ccnet() -> tuple[Path, Path]:
+    src = ccnet_source()
+    probe = (
+        f"import sys; sys.path.insert(0, {str(src)!r})\n"
+        "from cc_net import dedup, jsonql, perplexity, process_wet_file, split_by_lang\n"
+        "import kenlm, sentencepiece, fasttext\n"
+    )
+    return ensure_venv("ccnet", CCNET_REQUIREMENTS, probe, log=_log), src
+
+
+def run_ccnet(
+    python: Path, src: Path, work: Path, prep: dict, inputs: list[Path], tag: str
+) -> dict:
+    from llamapipe.text.langid import default_model_path
+
+    out = work / f"ccnet-{tag}"
+    shutil.rmtree(out, ignore_errors=True)
+    result = work / f"ccnet-{tag}.json"
+    usage = proctree.measure(
+        [
+            str(python),
+            str(REPO / "bench" / "ccnet_baseline.py"),
+            "--ccnet-src",
+            str(src),
+            "--out",
+            str(out),
+            "--result",
+            str(result),
+            "--lid-model",
+            str(default_model_path()),
+            "--lm-dir",
+            str(prep["lm_dir"]),
+            "--cutoff-csv",
+            str(prep["lm_dir"] / "cutoff.csv"),
+            "--group-size",
+            "2",
+            "--min-len",
+            str(MIN_LENGTH),
+            *map(str, inputs),
+        ],
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    if usage["returncode"] != 0 or not result.exists():
+        raise BaselineUnavailable(f"cc_net run failed: {usage['stderr_tail'][-400:].strip()}")
+    usage["steps"] = json.loads(result.read_text())
+    return usage
+
+
+def stage_seconds(run_dir: Path) -> dict[str, float]:
+    """Wall seconds of each sub-stage of a llamapipe run (from its stats.json files)."""
+    out = {}
+    for stats in sorted(run_dir.rglob("stats.json")):
+        data = json.loads(stats.read_text())
+        if "seconds" in data:
+            out[str(stats.parent.relative_to(run_dir))] = data["seconds"]
+    return out
+
+
+def _best(runs: list[dict]) -> dict:
+    return min(runs, key=lambda r: r["cpu_s"])
+
+
+# --------------------------------------------------------------------------- same pages
+
+
+def llamapipe_kept(run_dir: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(file stem, url) -> (bucket, text sha1) of the `filtered` sub-stage's documents."""
+    from llamapipe.formats.documents import read_documents
+    from llamapipe.sources.commoncrawl import FILTERED_STAGE
+
+    kept = {}
+    for shard in sorted((run_dir / FILTERED_STAGE / "shards").glob("*.parquet")):
+        for doc in read_documents(shard):
+            stem = doc.id.split("/")[1]
+            kept[(stem, doc.meta["url"])] = (
+                doc.meta["bucket"],
+                hashlib.sha1(doc.text.encode("utf-8")).hexdigest(),
+            )
+    return kept
+
+
+def compare_pages(lp: dict, cc_pages: list[dict]) -> dict:
+    cc = {(p["file"].split(".warc")[0], p["url"]): (p["bucket"], p["text_sha1"]) for p in cc_pages}
+    both = set(lp) & set(cc)
+    return {
+        "llamapipe_kept": len(lp),
+        "cc_net_kept": len(cc),
+        "kept_by_both": len(both),
+        "only_llamapipe": len(set(lp) - set(cc)),
+        "only_cc_net": len(set(cc) - set(lp)),
+        "same_bucket": sum(lp[k][0] == cc[k][0] for k in both),
+        "same_text": sum(lp[k][1] == cc[k][1] for k in both),
+        "same_pages": set(lp) == set(cc) and all(lp[k] == cc[k] for k in both),
+        "examples_only_llamapipe": sorted(set(lp) - set(cc))[:3],
+        "examples_only_cc_net": sorted(set(cc) - set(lp))[:3],
+    }
+
+
+# --------------------------------------------------------------------------- per step
+
+
+def llamapipe_steps(prep: dict, inputs: list[Path], rounds: int) -> dict:
+    """CPU of llamapipe's steps, one process, on the same pages (best of `rounds`):
+    the hash and filter sub-stages through the engine, and each step alone."""
     from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
     from llamapipe.engine import run_stage
     from llamapipe.sources.commoncrawl import build_stages_from_section
-
-    shutil.copytree(models_run / "ccnet-models", run_dir / "ccnet-models")
-    section = CommonCrawlSourceConfig(
-        inputs=inputs,
-        group_size=2,
-        lm={"sp_vocab_size": 8000, "cutoff_sample_docs": 200},
-    )
-    hashes, _models, filtered = build_stages_from_section(section)[:3]
-    start = time.process_time()
-    first = run_stage(hashes, run_dir, executor="inprocess", console=QUIET)
-    # the trained models (and their complete manifest) were copied in: only hashes + filtered run
-    second = run_stage(filtered, run_dir, executor="inprocess", console=QUIET)
-    seconds = time.process_time() - start
-    docs = second.counters.totals["docs_in"] + second.counters.removed_by["too_short"]
-    return {
-        "records": docs,
-        "docs_out": second.counters.totals["docs_out"],
-        "seconds": seconds,
-        "hash_pass_seconds": first.seconds,
-    }
-
-
-def load_bench_pages(inputs: list[str]) -> list:
-    """The pages the filter stage sees: records of at least 300 characters, as `CrawlPage`s."""
-    from llamapipe.sources.commoncrawl.documents import iter_pages
-
-    def ignore(*_args: object) -> None:
-        return None
-
-    return [page for ref in inputs for page in iter_pages(ref, 300, ignore, ignore)]
-
-
-def bench_filters(models_run: Path, pages: list, group_pages: list, rounds: int) -> dict:
-    """Our per-document steps alone: dedup + LID + perplexity + bucket, and LID alone.
-
-    The dedup group is one copy of the two real shards (a real group), so repeated copies of
-    the documents are filtered like the first one rather than deduplicated away. The pages'
-    line hashes come from the hash pass, as in the stage (untimed here)."""
-    from llamapipe.sources.commoncrawl.documents import filter_pages
+    from llamapipe.sources.commoncrawl.documents import filter_pages, iter_pages
+    from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, load_group
     from llamapipe.sources.commoncrawl.models import load_language_models
-    from llamapipe.text.ccnet_normalize import hash_lines
+    from llamapipe.text.ccnet_normalize import hash_lines, normalize_lines_for_lm
     from llamapipe.text.langid import LanguageIdentifier
-    from llamapipe.text.paragraph_dedup import GroupDuplicates, ShardLineHashes
-
-    group = GroupDuplicates.from_shards(
-        [ShardLineHashes.from_documents(page.lines for page in group_pages)]
-    )
-    lid = LanguageIdentifier()
-    models = load_language_models(models_run / "ccnet-models", ["en"])
-    models["en"].scorer.perplexity("warm up: café – 1")  # also builds the non-ASCII tables
-    lid.identify("warm up")
-    hashes = [hash_lines(page.lines) for page in pages]
-    # The texts each step of the filter sees, for the per-step timings: LID runs on the
-    # deduplicated pages, perplexity on those identified as English above the threshold.
-    passed = filter_pages(pages, hashes, group, lid, models, 0.5, lambda _reason: None)
-    inputs = Inputs(
-        pages=pages,
-        hashes=hashes,
-        group=group,
-        lid=lid,
-        models=models,
-        texts=[page.record.raw_content for page in pages],
-        english=[page.text for page in passed],
-    )
-    return _best_of(rounds, lambda: _filters_once(inputs))
-
-
-@dataclass
-class Inputs:
-    """What one timed round of `_filters_once` works on (prepared untimed)."""
-
-    pages: list
-    hashes: list
-    group: Any
-    lid: Any
-    models: dict
-    texts: list[str]
-    english: list[str]
-
-
-def _best_of(rounds: int, once) -> dict:
-    results = [once() for _ in range(rounds)]
-    return {
-        key: (min(r[key] for r in results) if key.endswith("seconds") else results[0][key])
-        for key in results[0]
-    }
-
-
-def _filters_once(inp: Inputs) -> dict:
-    from llamapipe.sources.commoncrawl.documents import dedup_and_identify, filter_pages
-    from llamapipe.sources.commoncrawl.stages import FILTER_BATCH_PAGES
     from llamapipe.text.paragraph_dedup import dedup_document
 
-    def ignore(_reason: str) -> None:
-        return None
+    head, tail = prep["cutoffs"]
+    section = CommonCrawlSourceConfig(
+        inputs=[str(p) for p in inputs],
+        group_size=2,
+        lm={"models_dir": str(prep["lm_dir"]), "cutoffs": {"en": [head, tail]}},
+        classifier={"enabled": False},
+    )
+    hashes_spec, models_spec, filtered_spec = build_stages_from_section(section)[:3]
+    rows: list[dict] = []
+    for _ in range(rounds):
+        row: dict = {}
+        run_dir = Path(tempfile.mkdtemp(prefix="lp-steps-"))
+        start = time.process_time()
+        run_stage(hashes_spec, run_dir, executor="inprocess", console=QUIET)
+        row["hashes_pass"] = time.process_time() - start
+        run_stage(models_spec, run_dir, executor="inprocess", console=QUIET)
+        start = time.process_time()
+        run_stage(filtered_spec, run_dir, executor="inprocess", console=QUIET)
+        row["filter_pass"] = time.process_time() - start
 
-    def filters(batch: int) -> tuple[float, int]:
-        """The stage's filter path (`filter_pages`) over the pages, `batch` pages at a time."""
+        def ignore(*_args: object) -> None:
+            return None
+
+        start = time.process_time()
+        pages, page_group_index = [], []
+        for i, ref in enumerate(inputs):
+            for page in iter_pages(str(ref), MIN_LENGTH, ignore, ignore):
+                pages.append(page)
+                page_group_index.append(i // 2)
+        row["parse"] = time.process_time() - start
+        start = time.process_time()
+        hashes = [hash_lines(page.lines) for page in pages]
+        row["hash"] = time.process_time() - start
+        groups = {
+            g: load_group(
+                run_dir / HASHES_STAGE, [m for m in (2 * g, 2 * g + 1) if m < len(inputs)]
+            )
+            for g in set(page_group_index)
+        }
+        page_group = [groups[g] for g in page_group_index]
+        lid = LanguageIdentifier()
+        models = load_language_models(prep["lm_dir"].parent / "ccnet-models", ["en"])
+        scorer = models["en"].scorer
+        scorer.perplexity("warm up: café – 1")
+        lid.identify("warm up")
+
+        start = time.process_time()
+        deduped = [
+            dedup_document(page.lines, group, h).text
+            for page, group, h in zip(pages, page_group, hashes, strict=True)
+        ]
+        row["dedup"] = time.process_time() - start
+        deduped = [t for t in deduped if t]
+        start = time.process_time()
+        identified = [lid.identify(t) for t in deduped]
+        row["lid"] = time.process_time() - start
+        english = [
+            t for t, (lang, s) in zip(deduped, identified, strict=True) if lang == "en" and s >= 0.5
+        ]
+        start = time.process_time()
+        scorer.perplexities(english)
+        row["sp_lm"] = time.process_time() - start
+
+        # the filter as the stage runs it: dedup + LID + perplexity + bucket, batched
+        from llamapipe.sources.commoncrawl.stages import FILTER_BATCH_PAGES
+
         start = time.process_time()
         kept = 0
-        for i in range(0, len(inp.pages), batch):
-            for page in filter_pages(
-                inp.pages[i : i + batch],
-                inp.hashes[i : i + batch],
-                inp.group,
-                inp.lid,
-                inp.models,
-                0.5,
-                ignore,
-            ):
-                kept += page.bucket in ("head", "middle")
-        return time.process_time() - start, kept
+        for i in range(0, len(pages), FILTER_BATCH_PAGES):
+            by_group: dict[int, list[int]] = {}
+            for j in range(i, min(i + FILTER_BATCH_PAGES, len(pages))):
+                by_group.setdefault(id(page_group[j]), []).append(j)
+            for idx in by_group.values():
+                kept += len(
+                    filter_pages(
+                        [pages[j] for j in idx],
+                        [hashes[j] for j in idx],
+                        page_group[idx[0]],
+                        lid,
+                        models,
+                        0.5,
+                        ignore,
+                    )
+                )
+        row["filter"] = time.process_time() - start
 
-    filters_s, kept = filters(FILTER_BATCH_PAGES)
-    one_by_one_s, kept_one_by_one = filters(1)
-    assert kept == kept_one_by_one
-
-    start = time.process_time()
-    for text in inp.texts:
-        inp.lid.identify(text)
-    lid_s = time.process_time() - start
-
-    # the filter's steps one at a time, on the texts each one sees in the filter
-    start = time.process_time()
-    deduped = [
-        dedup_document(page.lines, inp.group, hashes).text
-        for page, hashes in zip(inp.pages, inp.hashes, strict=True)
-    ]
-    dedup_s = time.process_time() - start
-    deduped = [text for text in deduped if text]
-    start = time.process_time()
-    for page, hashes in zip(inp.pages, inp.hashes, strict=True):
-        dedup_and_identify(page, inp.group, inp.lid, {"en"}, 0.5, ignore, hashes)
-    dedup_lid_s = time.process_time() - start
-    predict = inp.lid.model.predict
-    start = time.process_time()
-    for text in deduped:
-        predict(text.replace("\n", ""), k=1)
-    predict_s = time.process_time() - start
-    start = time.process_time()
-    inp.models["en"].scorer.perplexities(inp.english)
-    perplexity_s = time.process_time() - start
-    return {
-        "docs": len(inp.pages),
-        "kept": kept,
-        "deduped_docs": len(deduped),
-        "english_docs": len(inp.english),
-        "filters_seconds": filters_s,
-        "filters_one_by_one_seconds": one_by_one_s,
-        "lid_seconds": lid_s,
-        "dedup_step_seconds": dedup_s,
-        "lid_step_seconds": dedup_lid_s - dedup_s,
-        "fasttext_predict_seconds": predict_s,
-        "perplexity_step_seconds": perplexity_s,
-    }
-
-
-def ensure_datatrove(python: Path) -> bool:
-    if python.exists():
-        probe = subprocess.run(
-            [str(python), "-c", "import datatrove, fasttext"], capture_output=True
+        # the floor: raw library calls only (texts prepared untimed)
+        model = lid.model
+        spaced = [t.replace("\n", "") for t in deduped]
+        normalized = [normalize_lines_for_lm(t.split("\n")) for t in english]
+        sp, lm = scorer._sp, scorer._lm
+        start = time.process_time()
+        for t in spaced:
+            model.predict(t, k=1)
+        row["floor_fasttext"] = time.process_time() - start
+        start = time.process_time()
+        pieces = [
+            [" ".join(sp.encode(line, out_type=str)) for line in lines] for lines in normalized
+        ]
+        row["floor_sentencepiece"] = time.process_time() - start
+        start = time.process_time()
+        for lines in pieces:
+            for line in lines:
+                lm.score(line, bos=True, eos=True)
+        row["floor_kenlm"] = time.process_time() - start
+        row["floor"] = row["floor_fasttext"] + row["floor_sentencepiece"] + row["floor_kenlm"]
+        row.update(
+            pages=len(pages),
+            deduplicated_pages=len(deduped),
+            english_pages=len(english),
+            passed_lid=kept,
         )
-        if probe.returncode == 0:
-            return True
-    venv = python.parent.parent
-    _log(f"installing datatrove into {venv} ...")
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "datatrove",
-                "fasttext-numpy2-wheel",
-                "regex",
-            ],
-            check=True,
-            timeout=900,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        _log(f"datatrove could not be installed ({exc}); falling back to a raw fastText loop")
-        return False
-    return True
+        rows.append(row)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    best = {k: min(r[k] for r in rows) for k in rows[0] if isinstance(rows[0][k], float)}
+    best.update({k: v for k, v in rows[0].items() if isinstance(v, int)})
+    return best
 
 
-def bench_datatrove(python: Path, texts: list[str], workdir: Path, rounds: int) -> dict:
+# --------------------------------------------------------------------------- datatrove
+
+
+def run_datatrove(python: Path, texts: list[str], work: Path, rounds: int) -> dict:
     from llamapipe.text.langid import default_model_path
 
-    docs_path = workdir / "docs.jsonl"
-    docs_path.write_text("\n".join(json.dumps(t) for t in texts) + "\n", encoding="utf-8")
-    script = workdir / "dt_bench.py"
+    docs = work / "dt-docs.jsonl"
+    docs.write_text("\n".join(json.dumps(t) for t in texts) + "\n", encoding="utf-8")
+    script = work / "dt_bench.py"
     script.write_text(DATATROVE_SCRIPT, encoding="utf-8")
     out = subprocess.run(
-        [str(python), str(script), str(docs_path), str(default_model_path()), str(rounds)],
+        [str(python), str(script), str(docs), str(default_model_path()), str(rounds)],
         capture_output=True,
         text=True,
-        check=True,
     )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["baseline"] = "datatrove LanguageFilter (ft176, local lid.176.ftz)"
-    return result
+    if out.returncode != 0:
+        lines = (out.stderr or "").strip().splitlines()
+        raise BaselineUnavailable(f"datatrove run failed: {lines[-1] if lines else out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench_raw_fasttext(texts: list[str], rounds: int) -> dict:
-    """Documented fallback baseline: what datatrove's filter does per document, k=-1."""
-    from llamapipe.text.langid import load_model
-
-    model = load_model()
-
-    def once() -> dict:
-        start = time.process_time()
-        for text in texts:
-            model.predict(text.replace("\n", " "), k=-1)
-        return {
-            "docs": len(texts),
-            "seconds": time.process_time() - start,
-            "baseline": "raw fastText predict loop (k=-1), datatrove unavailable",
-        }
-
-    return _best_of(rounds, once)
+# --------------------------------------------------------------------------- main
 
 
-def bench_memory(models_run: Path) -> dict:
-    """Heap bytes per line of the group set: real hash shards (mmap) and a synthetic group."""
-    from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, hash_paths
-    from llamapipe.text.paragraph_dedup import GroupDuplicates, ShardLineHashes
-
-    hashes_dir = models_run / HASHES_STAGE
-    real = [ShardLineHashes.load(*hash_paths(hashes_dir, i), mmap=True) for i in range(2)]
-    real_lines = sum(int(s.counts.sum()) for s in real)
-
-    rng = np.random.default_rng(0)
-    synth_dir = Path(tempfile.mkdtemp(prefix="ccnet-mem-"))
-    shared = rng.integers(0, 2**63, size=20_000, dtype=np.uint64)  # boilerplate lines
-    synth_lines = 0
-    for i in range(50):
-        own = rng.integers(0, 2**63, size=40_000, dtype=np.uint64)
-        lines = np.concatenate([own, rng.choice(shared, size=4_000)])
-        synth_lines += lines.size
-        ShardLineHashes.from_hash_arrays([lines]).save(
-            synth_dir / f"h{i}.npy", synth_dir / f"c{i}.npy"
-        )
-    synth = [
-        ShardLineHashes.load(synth_dir / f"h{i}.npy", synth_dir / f"c{i}.npy", mmap=True)
-        for i in range(50)
+def _summary(usage: dict) -> dict:
+    keep = (
+        "wall_s",
+        "cpu_s",
+        "user_s",
+        "system_s",
+        "sampled_cpu_s",
+        "peak_rss_total_bytes",
+        "peak_pss_total_bytes",
+        "peak_rss_main_bytes",
+        "peak_rss_worker_max_bytes",
+        "workers_seen",
+        "processes_seen",
+        "loadavg_at_start",
+    )
+    out = {k: usage[k] for k in keep if k in usage}
+    out["processes"] = [
+        {k: p[k] for k in ("role", "sampled_cpu_s", "peak_rss_bytes", "peak_pss_bytes")}
+        for p in usage.get("processes", [])
     ]
-    out = {}
-    for name, shards, lines in (
-        ("real_2_shards", real, real_lines),
-        ("synthetic_50", synth, synth_lines),
-    ):
-        tracemalloc.start()
-        group = GroupDuplicates.from_shards(shards)
-        _current, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        out[name] = {
-            "lines": lines,
-            "unique_lines": group.total_unique_lines,
-            "duplicate_hashes": int(group.duplicates.size),
-            "peak_bytes_per_line": round(peak / lines, 2),
-            "resident_set_bytes_per_line": round(group.nbytes / lines, 3),
-        }
-    shutil.rmtree(synth_dir, ignore_errors=True)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=6, help="copies of the two real shards")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds; best is kept")
-    parser.add_argument("--datatrove-python", default="/tmp/dt/bin/python")
+    parser.add_argument("--copies", type=int, default=24, help="copies of the two real shards")
+    parser.add_argument("--workers", type=int, default=2, help="llamapipe pool workers")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds; best kept")
+    parser.add_argument("--no-datatrove", action="store_true")
+    parser.add_argument("--json", default=str(RESULTS), help="results file ('' for none)")
     args = parser.parse_args()
-    if not (REALDATA / "SOURCES.md").exists():
-        sys.exit(f"real data samples not found at {REALDATA}")
+    rounds = max(1, args.rounds)
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    load_start = loadavg()
 
     with tempfile.TemporaryDirectory(prefix="bench-ccnet-") as tmp:
         work = Path(tmp)
-        inputs = build_inputs(work, args.repeat)
-        _log(f"inputs: {len(inputs)} WET files ({args.repeat} copies of the 2 real shards)")
-        models_run = work / "models-run"
+        inputs = build_inputs(work, args.copies)
+        _log(f"inputs: {len(inputs)} WET files ({args.copies} copies of the 2 real shards)")
         _log("training the en SentencePiece + KenLM models on the enwiki sample (untimed) ...")
-        prepare_models(models_run, inputs)
+        prep = prepare_models(work / "models-run", inputs)
+        try:
+            ccnet_python, ccnet_src = ensure_ccnet()
+        except BaselineUnavailable as exc:
+            _log(f"cc_net baseline unavailable: {exc}")
+            ccnet_python = None
 
-        rounds = max(1, args.rounds)
-        whole = _best_of(
-            rounds,
-            lambda: bench_whole_stage(
-                Path(tempfile.mkdtemp(dir=work, prefix="stage-run-")), models_run, inputs
-            ),
+        lp_runs, cc_runs = [], []
+        for r in range(rounds):
+            lp_runs.append(run_llamapipe(work, prep, inputs, args.workers, f"r{r}"))
+            _log(
+                f"llamapipe round {r}: {lp_runs[-1]['cpu_s']:.2f} CPU s, "
+                f"{lp_runs[-1]['wall_s']:.2f} s wall"
+            )
+            if ccnet_python is not None:
+                try:
+                    cc_runs.append(run_ccnet(ccnet_python, ccnet_src, work, prep, inputs, f"r{r}"))
+                    _log(
+                        f"cc_net round {r}: {cc_runs[-1]['cpu_s']:.2f} CPU s, "
+                        f"{cc_runs[-1]['wall_s']:.2f} s wall"
+                    )
+                except BaselineUnavailable as exc:
+                    _log(f"cc_net baseline unavailable: {exc}")
+                    ccnet_python = None
+        lp = _best(lp_runs)
+        lp_stats = json.loads(
+            (Path(lp["run_dir"]) / "ingest/commoncrawl/filtered/stats.json").read_text()
         )
-        pages = load_bench_pages(inputs)
-        texts = [page.record.raw_content for page in pages]
-        ours = bench_filters(models_run, pages, load_bench_pages(inputs[:2]), rounds)
-        python = Path(args.datatrove_python)
-        if ensure_datatrove(python):
-            base = bench_datatrove(python, texts, work, rounds)
-        else:
-            base = bench_raw_fasttext(texts, rounds)
-        memory = bench_memory(models_run)
+        steps = llamapipe_steps(prep, inputs, rounds)
+        pages = steps["pages"]
+        _log(
+            f"pages: {pages} WET records with >= {MIN_LENGTH} characters of raw content "
+            f"(the denominator of every rate, both sides)"
+        )
 
-    whole_rate = whole["records"] / whole["seconds"]
-    filters_rate = ours["docs"] / ours["filters_seconds"]
-    lid_rate = ours["docs"] / ours["lid_seconds"]
-    base_rate = base["docs"] / base["seconds"]
-    _log("")
-    _log(f"documents: {ours['docs']} (>= 300 chars) of {whole['records']} WET records")
-    _log(f"whole stage (hash + dedup/LID/LM passes, engine): {whole_rate:8.1f} docs/s/core")
-    _log(f"our dedup + LID + perplexity filters alone:       {filters_rate:8.1f} docs/s/core")
-    _log(
-        f"  (the same filters page by page, no batching:     "
-        f"{ours['docs'] / ours['filters_one_by_one_seconds']:8.1f} docs/s/core)"
-    )
-    _log(f"our LID alone:                                    {lid_rate:8.1f} docs/s/core")
-    _log(f"baseline: {base['baseline']}: {base_rate:8.1f} docs/s/core")
-    _log(f"ratio filters / baseline: {filters_rate / base_rate:5.2f}x   (target >= 3x)")
-    _log(f"ratio LID     / baseline: {lid_rate / base_rate:5.2f}x")
-    _log(f"ratio whole stage / baseline: {whole_rate / base_rate:5.2f}x")
-    # Where the filters' CPU goes, and the ceiling CCNet's semantics put on the ratio: the
-    # filter must run fastText on every deduplicated page, so even with dedup and perplexity
-    # free it could not beat baseline time / fastText time.
-    _log(
-        f"filter steps, CPU ms per input document: dedup "
-        f"{1000 * ours['dedup_step_seconds'] / ours['docs']:.3f}, LID on "
-        f"{ours['deduped_docs']} deduplicated pages "
-        f"{1000 * ours['lid_step_seconds'] / ours['docs']:.3f} (fastText predict itself "
-        f"{1000 * ours['fasttext_predict_seconds'] / ours['docs']:.3f}), perplexity of "
-        f"{ours['english_docs']} English pages "
-        f"{1000 * ours['perplexity_step_seconds'] / ours['docs']:.3f}; baseline "
-        f"{1000 * base['seconds'] / base['docs']:.3f}"
-    )
-    ceiling = base["seconds"] / base["docs"] / (ours["fasttext_predict_seconds"] / ours["docs"])
-    _log(f"ceiling of ratio filters / baseline (fastText predict alone): {ceiling:5.2f}x")
-    if "predict_seconds" in base:
-        # The baseline is almost all fastText, and its venv's fastText build is not ours: the
-        # same predict calls (k=-1) timed in both processes separate build speed from design.
-        raw = bench_raw_fasttext(texts, rounds)
-        theirs_ms = 1000 * base["predict_seconds"] / base["docs"]
-        ours_ms = 1000 * raw["seconds"] / raw["docs"]
-        same_build_ms = 1000 * base["seconds"] / base["docs"] - theirs_ms + ours_ms
+        results: dict = {
+            "started_utc": started,
+            "loadavg_at_start": load_start,
+            "cpus": os.cpu_count(),
+            "copies": args.copies,
+            "wet_files": len(inputs),
+            "pages": pages,
+            "page_rule": f"WET conversion records with >= {MIN_LENGTH} chars of raw_content",
+            "llamapipe_workers": args.workers,
+            "cutoffs": prep["cutoffs"],
+            "llamapipe": _summary(lp),
+            "llamapipe_stage_wall_s": stage_seconds(Path(lp["run_dir"])),
+            "llamapipe_filtered_stats": lp_stats.get("totals", lp_stats),
+            "llamapipe_steps_cpu_s": steps,
+        }
+        lp_rate = pages / lp["cpu_s"]
         _log(
-            f"baseline's fastText predict calls alone: {theirs_ms:.3f} ms/doc with its "
-            f"{base['fasttext']}, {ours_ms:.3f} ms/doc with this venv's fastText; datatrove on "
-            f"this venv's fastText would take ~{same_build_ms:.3f} ms/doc"
+            f"llamapipe data build --source commoncrawl: {lp['cpu_s']:.2f} CPU s "
+            f"(process tree), {lp['wall_s']:.2f} s wall, {lp_rate:.1f} pages/CPU-s; peak RSS "
+            f"{lp['peak_rss_worker_max_bytes'] / 1e6:.0f} MB per worker, "
+            f"{lp['peak_rss_total_bytes'] / 1e6:.0f} MB total"
         )
-        per_s = same_build_ms / 1000
+        if cc_runs:
+            cc = _best(cc_runs)
+            cc_steps = cc["steps"]
+            cc_cpu = cc_steps["cpu"]
+            cc_pages = cc_steps["counts"].get("parse_mine_docs", 0) // 1
+            results["cc_net"] = _summary(cc)
+            results["cc_net_steps_cpu_s"] = cc_cpu
+            results["cc_net_pages_read"] = cc_pages
+            if cc_pages != pages:
+                _log(f"WARNING: cc_net read {cc_pages} pages, llamapipe {pages}")
+            cc_rate = pages / cc["cpu_s"]
+            ratio = lp_rate / cc_rate
+            _log(
+                f"cc_net (mine.py passes, 1 process): {cc['cpu_s']:.2f} CPU s, "
+                f"{cc['wall_s']:.2f} s wall, {cc_rate:.1f} pages/CPU-s, peak RSS "
+                f"{cc['peak_rss_total_bytes'] / 1e6:.0f} MB"
+            )
+            _log(
+                f"ratio llamapipe end to end vs cc_net (per CPU s, same pages): {ratio:.2f}x "
+                f"(target >= 2.0x: {'met' if ratio >= 2.0 else 'MISSED'})"
+            )
+            per_step = {
+                "WET parse": (cc_cpu.get("parse_mine", 0.0), steps["parse"]),
+                "hash pass (parse + hash + save)": (cc_cpu["hashes_pass"], steps["hashes_pass"]),
+                "line hashing": (cc_cpu.get("hash", 0.0), steps["hash"]),
+                "paragraph dedup": (cc_cpu.get("dedup", 0.0), steps["dedup"]),
+                "language id": (cc_cpu.get("lid", 0.0), steps["lid"]),
+                "SentencePiece + KenLM + bucket": (
+                    sum(cc_cpu.get(k, 0.0) for k in ("sp", "lm", "pp_bucket", "drop")),
+                    steps["sp_lm"],
+                ),
+                "filter (dedup + LID + LM)": (
+                    sum(
+                        cc_cpu.get(k, 0.0)
+                        for k in ("dedup", "lid", "keep_lang", "sp", "lm", "pp_bucket", "drop")
+                    ),
+                    steps["filter"],
+                ),
+                "mine pass / filtered stage (parse..write)": (
+                    cc_cpu["mine_pass"],
+                    steps["filter_pass"],
+                ),
+            }
+            results["per_step_ratios"] = {}
+            for name, (theirs, ours) in per_step.items():
+                r = theirs / ours if ours else float("nan")
+                results["per_step_ratios"][name] = {
+                    "cc_net_s": round(theirs, 4),
+                    "llamapipe_s": round(ours, 4),
+                    "ratio": round(r, 3),
+                }
+                _log(f"  ratio {name}: {r:.2f}x  (cc_net {theirs:.2f} s, llamapipe {ours:.2f} s)")
+            results["ratio_end_to_end_vs_cc_net"] = round(ratio, 3)
+            same = compare_pages(llamapipe_kept(Path(lp["run_dir"])), cc_steps["kept"])
+            results["same_pages"] = same
+            _log(
+                f"same pages kept: {same['same_pages']} (llamapipe {same['llamapipe_kept']}, "
+                f"cc_net {same['cc_net_kept']}, both {same['kept_by_both']}, same bucket "
+                f"{same['same_bucket']}, same text {same['same_text']})"
+            )
+        floor_ratio = steps["filter"] / steps["floor"]
+        results["floor"] = {
+            "what": "fastText predict (k=1) on every deduplicated page + SentencePiece encode "
+            "+ KenLM score of the English pages' pre-normalized lines, raw calls",
+            "floor_s": round(steps["floor"], 4),
+            "filter_s": round(steps["filter"], 4),
+            "ratio_filter_vs_floor": round(floor_ratio, 3),
+        }
         _log(
-            f"ratios against that same-build estimate: filters {per_s * filters_rate:.2f}x, "
-            f"LID {per_s * lid_rate:.2f}x, whole stage {per_s * whole_rate:.2f}x"
+            f"ratio filter / floor: {floor_ratio:.2f}x (target <= 1.3x: "
+            f"{'met' if floor_ratio <= 1.3 else 'MISSED'}); floor {steps['floor']:.2f} s = "
+            f"fastText {steps['floor_fasttext']:.2f} + SentencePiece "
+            f"{steps['floor_sentencepiece']:.2f} + KenLM {steps['floor_kenlm']:.2f}"
         )
-    for name, m in memory.items():
-        _log(
-            f"dedup group set [{name}]: {m['lines']} lines, peak heap "
-            f"{m['peak_bytes_per_line']} B/line while merging, {m['resident_set_bytes_per_line']} "
-            f"B/line kept (budget ~12)"
-        )
+
+        if not args.no_datatrove:
+            from llamapipe.sources.commoncrawl.documents import iter_pages
+
+            def ignore(*_a: object) -> None:
+                return None
+
+            texts = [
+                p.record.raw_content
+                for ref in inputs
+                for p in iter_pages(str(ref), MIN_LENGTH, ignore, ignore)
+            ]
+            try:
+                dt_python = ensure_venv(
+                    "datatrove", DATATROVE_REQUIREMENTS, DATATROVE_PROBE, log=_log
+                )
+                dt = run_datatrove(dt_python, texts, work, rounds)
+                results["datatrove"] = dt
+                dt_rate = dt["docs"] / dt["seconds"]
+                _log(f"datatrove LanguageFilter alone: {dt_rate:.1f} pages/CPU-s")
+                _log(
+                    f"ratio llamapipe end to end vs datatrove LanguageFilter: "
+                    f"{lp_rate / dt_rate:.2f}x; llamapipe LID step vs it: "
+                    f"{dt['seconds'] / steps['lid']:.2f}x"
+                )
+                results["ratio_end_to_end_vs_datatrove_lid"] = round(lp_rate / dt_rate, 3)
+            except BaselineUnavailable as exc:
+                _log(f"datatrove baseline unavailable: {exc}")
+        results["loadavg_at_end"] = loadavg()
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=1, default=str) + "\n")
+        _log(f"results: {args.json}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,112 @@
+"""What every benchmark shares: where the real data is, and the baselines' own virtualenvs.
+
+Real data: `$LLAMAPIPE_REALDATA`, else `../shared/realdata` next to the repository.
+Baselines: each is installed, pinned, into `bench/.venvs/<name>/` (git-ignored) the first time
+a benchmark needs it, then checked by running a probe that imports exactly what the benchmark
+will import; a baseline that cannot be installed or probed raises `BaselineUnavailable` with
+one line saying why, which the benchmark prints before falling back or exiting.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENVS = REPO / "bench" / ".venvs"
+REALDATA_ENV = "LLAMAPIPE_REALDATA"
+
+
+class BaselineUnavailable(RuntimeError):
+    """A baseline's venv could not be created, installed or probed (message: one line)."""
+
+
+def realdata_dir() -> Path:
+    """The real data samples' folder ($LLAMAPIPE_REALDATA or ../shared/realdata)."""
+    env = os.environ.get(REALDATA_ENV)
+    return Path(env) if env else REPO.parent / "shared" / "realdata"
+
+
+def realdata(bench: str, *relative: str) -> list[Path]:
+    """The given files under the real data folder; exits with one line if one is missing."""
+    root = realdata_dir()
+    paths = [root / rel for rel in relative]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        sys.exit(
+            f"{bench}: real data file {missing[0]} not found "
+            f"(set ${REALDATA_ENV} to the folder holding the realdata samples)"
+        )
+    return paths
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "(no output)"
+
+
+def _python311() -> str:
+    found = shutil.which("python3.11")
+    if found:
+        return found
+    if sys.version_info[:2] == (3, 11):
+        return sys.executable
+    raise BaselineUnavailable("python3.11 not found on PATH (needed for the baselines' venvs)")
+
+
+def ensure_venv(name: str, requirements: list[str], probe: str, log=print) -> Path:
+    """The python of `bench/.venvs/<name>` with exactly `requirements` installed and `probe`
+    (Python source importing what the benchmark uses) running cleanly; installs when needed."""
+    venv = VENVS / name
+    python = venv / "bin" / "python"
+    stamp = venv / ".bench-requirements"
+    wanted = "\n".join(requirements) + "\n"
+
+    def probe_error() -> str | None:
+        if not python.exists():
+            return "no venv"
+        proc = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
+        return None if proc.returncode == 0 else _last_line(proc.stderr + proc.stdout)
+
+    if stamp.exists() and stamp.read_text() == wanted and probe_error() is None:
+        return python
+    log(f"installing baseline '{name}' into {venv} ({' '.join(requirements)}) ...")
+    try:
+        if not python.exists():
+            subprocess.run(
+                [_python311(), "-m", "venv", str(venv)], check=True, capture_output=True, text=True
+            )
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                *requirements,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+    except subprocess.CalledProcessError as exc:
+        raise BaselineUnavailable(
+            f"baseline '{name}': {' '.join(map(str, exc.cmd[:4]))} failed: "
+            f"{_last_line((exc.stderr or '') + (exc.stdout or ''))}"
+        ) from None
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        raise BaselineUnavailable(f"baseline '{name}': install failed: {exc}") from None
+    error = probe_error()
+    if error is not None:
+        raise BaselineUnavailable(f"baseline '{name}' installed but its imports fail: {error}")
+    stamp.write_text(wanted)
+    return python
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
