@@ -13,11 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import realdata_dir
 from llamapipe.config.sources.arxiv import ArxivSourceConfig
 from llamapipe.engine import run_stage
 from llamapipe.sources.arxiv import build_source_stages
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "arxiv"
+REALDATA = realdata_dir() / "arxiv"
 PAPERS = ("REPACKED_arXiv_1802.06067_note-on-cam16_src.tar.gz", "arXiv_1911.02782_src.tar.gz")
 
 
@@ -36,7 +37,7 @@ def baseline(files: list[Path]) -> tuple[int, int]:
 
 def main() -> None:
     if not all((REALDATA / p).exists() for p in PAPERS):
-        sys.exit(f"bench_arxiv: needs {REALDATA} (../shared/realdata)")
+        sys.exit(f"bench_arxiv: needs {REALDATA} (set $LLAMAPIPE_REALDATA)")
     copies = 40
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

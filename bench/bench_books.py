@@ -14,11 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import realdata_dir
 from llamapipe.config import config_from_dict
 from llamapipe.engine import run_stages
 from llamapipe.sources.books import build_stages
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+REALDATA = realdata_dir()
 BOOKS = sorted((REALDATA / "books").glob("*.txt"))
 COPIES = 3
 
@@ -32,7 +33,7 @@ def baseline(files: list[Path]) -> int:
 
 def main() -> None:
     if not BOOKS:
-        sys.exit(f"bench_books: needs {REALDATA / 'books'} (../shared/realdata)")
+        sys.exit(f"bench_books: needs {REALDATA / 'books'} (set $LLAMAPIPE_REALDATA)")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = []

@@ -13,17 +13,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import realdata_dir
 from llamapipe.config import config_from_dict
 from llamapipe.engine import run_stage
 from llamapipe.sources.c4 import build_stages
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+REALDATA = realdata_dir()
 
 
 def make_inputs(root: Path, copies: int) -> list[Path]:
     src = REALDATA / "c4" / "olmo_c4-sample.00000-of-00001.json.gz"
     if not src.exists():
-        sys.exit(f"bench_c4: needs {src} (../shared/realdata)")
+        sys.exit(f"bench_c4: needs {src} (set $LLAMAPIPE_REALDATA)")
     files = []
     for i in range(copies):
         dst = root / f"c4-{i:03d}.json.gz"

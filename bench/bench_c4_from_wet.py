@@ -12,13 +12,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import realdata_dir
 from llamapipe.config.sources.c4_from_wet import C4FromWetConfig
 from llamapipe.engine import run_stage
 from llamapipe.formats.wet import read_wet
 from llamapipe.sources.c4_from_wet import build_wet_stages
 from llamapipe.text.c4_rules import clean_page
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "commoncrawl"
+REALDATA = realdata_dir() / "commoncrawl"
 SAMPLES = [f"CC-MAIN-2019-30-sample-{i:02d}.warc.wet.gz" for i in range(2)]
 
 
@@ -41,7 +42,7 @@ def rules_only(files: list[str]) -> int:
 
 def main() -> None:
     if not all((REALDATA / s).exists() for s in SAMPLES):
-        sys.exit(f"bench_c4_from_wet: needs {REALDATA} (../shared/realdata)")
+        sys.exit(f"bench_c4_from_wet: needs {REALDATA} (set $LLAMAPIPE_REALDATA)")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = []

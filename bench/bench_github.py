@@ -14,12 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import realdata_dir
 from llamapipe.config.sources.github import GitHubSourceConfig
 from llamapipe.engine import run_stage
 from llamapipe.formats.github import iter_bigquery_rows
 from llamapipe.sources.github import CodeRules, build_source_stages
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+REALDATA = realdata_dir()
 SAMPLE = REALDATA / "github" / "github_files_sample.jsonl.gz"
 
 
@@ -45,7 +46,7 @@ def rules_only(files: list[Path], cfg: GitHubSourceConfig) -> int:
 
 def main() -> None:
     if not SAMPLE.exists():
-        sys.exit(f"bench_github: needs {SAMPLE} (../shared/realdata)")
+        sys.exit(f"bench_github: needs {SAMPLE} (set $LLAMAPIPE_REALDATA)")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = []

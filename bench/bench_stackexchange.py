@@ -16,11 +16,12 @@ from pathlib import Path
 
 from lxml import etree
 
+from bench.common import realdata_dir
 from llamapipe.config import config_from_dict
 from llamapipe.engine import run_stages
 from llamapipe.sources.stackexchange import build_stages
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+REALDATA = realdata_dir()
 SITES = sorted((REALDATA / "stackexchange").glob("*_Posts.xml"))
 COPIES = 4
 
@@ -37,7 +38,9 @@ def baseline(files: list[Path]) -> int:
 
 def main() -> None:
     if not SITES:
-        sys.exit(f"bench_stackexchange: needs {REALDATA / 'stackexchange'} (../shared/realdata)")
+        sys.exit(
+            f"bench_stackexchange: needs {REALDATA / 'stackexchange'} (set $LLAMAPIPE_REALDATA)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         inputs = root / "dumps"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench.common import realdata_dir
 from llamapipe.config import config_from_dict
 from llamapipe.config.mix import MixConfig
 from llamapipe.config.tokenizer import TokenizerConfig
@@ -28,7 +29,7 @@ from llamapipe.tokenizer import layout
 from llamapipe.tokenizer.model import load_tokenizer
 from llamapipe.tokenizer.stages import build_token_stages
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+REALDATA = realdata_dir()
 COPIES = 4  # copies of the 2.2 MB C4 sample: ~8.7 MB of text, 4 ingest shards
 REPEATS = 3
 QUIET = Console(stderr=True, quiet=True)
@@ -37,7 +38,7 @@ QUIET = Console(stderr=True, quiet=True)
 def prepare(root: Path) -> tuple[Path, list]:
     src = REALDATA / "c4" / "olmo_c4-sample.00000-of-00001.json.gz"
     if not src.exists():
-        sys.exit(f"bench_tokenize: needs {src} (../shared/realdata)")
+        sys.exit(f"bench_tokenize: needs {src} (set $LLAMAPIPE_REALDATA)")
     for i in range(COPIES):
         shutil.copy(src, root / f"c4-{i:03d}.json.gz")
     run_dir = root / "run"

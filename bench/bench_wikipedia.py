@@ -15,13 +15,14 @@ from pathlib import Path
 
 import mwparserfromhell
 
+from bench.common import realdata_dir
 from llamapipe.config import config_from_dict
 from llamapipe.engine import run_stage
 from llamapipe.formats.mediawiki import MediaWikiDump
 from llamapipe.sources.wikipedia import build_stages
 from llamapipe.text.wikitext import WikitextCleaner, is_redirect_text
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+REALDATA = realdata_dir()
 DUMPS = sorted((REALDATA / "wikipedia").glob("*.xml.bz2"))
 
 
@@ -37,7 +38,7 @@ def load_articles() -> list[tuple[dict[int, str], str]]:
 
 def main() -> None:
     if not DUMPS:
-        sys.exit(f"bench_wikipedia: needs {REALDATA / 'wikipedia'} (../shared/realdata)")
+        sys.exit(f"bench_wikipedia: needs {REALDATA / 'wikipedia'} (set $LLAMAPIPE_REALDATA)")
     articles = load_articles()
     pages = len(articles)
     mb = sum(len(text.encode("utf-8")) for _, text in articles) / 1e6

@@ -1,0 +1,539 @@
+"""How the Common Crawl stage and tokenization scale with input size and with workers.
+
+Inputs of 1x, 4x, 16x, 64x (`--sizes`) the two real CC-MAIN-2019-30 WET shards: copy 0 is the
+shards themselves; copy k > 0 is a perturbed copy, so that paragraph dedup does not collapse
+the copies: in every line of 4+ words that is not boilerplate, two neighbouring words chosen
+at random (seeded by k) are swapped, and URLs and record ids are made unique. Boilerplate,
+the lines found in more than one record of the real shards, is kept verbatim, so the copies
+share it as a real crawl does. Size N uses copies 0..N-1 (2N files, default `group_size` 50).
+
+For each size and each worker count (`--workers`, default 1 and 2), measured as a process tree
+(bench/proctree.py): wall, CPU (user + system of every process), pages/s per core (pages /
+CPU s), peak RSS per worker and in total, bytes on disk; then the marginal cost per page
+between sizes and the fixed cost (intercept of a least-squares line through CPU vs pages).
+
+* Common Crawl stage: `llamapipe data build --source commoncrawl`, run folder holding only the
+  Wikipedia stage; SentencePiece/KenLM and cutoffs trained once (untimed, bench/bench_ccnet.py)
+  and given through `lm.models_dir` / `lm.cutoffs`.
+* Tokenization: the encode stage (`tokens/sources/c4`) over the same pages' raw text (every
+  >= 300-character record of the size's WET files, one ingest shard per WET file), with a
+  tokenizer trained untimed on the 1x text.
+
+Targets: 2 workers vs 1 on the 16x input >= 1.8x (wall), for both. Results:
+bench/results/scale.json and the plot bench/results/scale.png.
+Usage: python -m bench.bench_scale [--sizes 1,4,16,64] [--workers 1,2] [--skip-tokenize]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import hashlib
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from rich.console import Console
+
+from bench import proctree
+from bench.common import REPO, loadavg, realdata
+
+QUIET = Console(quiet=True)
+SHARDS = [
+    "commoncrawl/CC-MAIN-2019-30-sample-00.warc.wet.gz",
+    "commoncrawl/CC-MAIN-2019-30-sample-01.warc.wet.gz",
+]
+MIN_LENGTH = 300
+RESULTS = REPO / "bench" / "results" / "scale.json"
+PLOT = REPO / "bench" / "results" / "scale.png"
+TOKENIZER_VOCAB = 8000
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _records(path: Path) -> list[tuple[list[tuple[str, str]], bytes]]:
+    from fastwarc.warc import ArchiveIterator
+
+    with open(path, "rb") as f:
+        return [
+            (list(rec.headers.items()), rec.reader.read())
+            for rec in ArchiveIterator(f, parse_http=False)
+        ]
+
+
+def _serialize(headers: list[tuple[str, str]], body: bytes) -> bytes:
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers)
+    return gzip.compress(f"WARC/1.0\r\n{head}\r\n".encode() + body + b"\r\n\r\n", compresslevel=6)
+
+
+def _boilerplate(shards: list[list[tuple[list, bytes]]]) -> set[str]:
+    """Lines (stripped) that occur in more than one record of the real shards."""
+    seen: dict[str, int] = {}
+    for records in shards:
+        for _headers, body in records:
+            for line in {ln.strip() for ln in body.decode("utf-8", "replace").split("\n")}:
+                if line:
+                    seen[line] = seen.get(line, 0) + 1
+    return {line for line, n in seen.items() if n > 1}
+
+
+def _perturb(text: str, rng: random.Random, keep: set[str]) -> str:
+    out = []
+    for line in text.split("\n"):
+        words = line.split(" ")
+        if len(words) >= 4 and line.strip() not in keep:
+            i = rng.randrange(len(words) - 1)
+            words[i], words[i + 1] = words[i + 1], words[i]
+            line = " ".join(words)
+        out.append(line)
+    return "\n".join(out)
+
+
+def build_copies(dest: Path, copies: int) -> list[Path]:
+    """Files copy000-<shard>, copy001-<shard>, ...; existing ones are reused."""
+    sources = realdata("bench_scale", *SHARDS)
+    dest.mkdir(parents=True, exist_ok=True)
+    parsed = None
+    keep: set[str] = set()
+    out = []
+    for k in range(copies):
+        for src in sources:
+            target = dest / f"copy{k:03d}-{src.name}"
+            out.append(target)
+            if target.exists():
+                continue
+            if k == 0:
+                shutil.copyfile(src, target)
+                continue
+            if parsed is None:
+                parsed = {s: _records(s) for s in sources}
+                keep = _boilerplate(list(parsed.values()))
+            rng = random.Random(k * 7919 + sources.index(src))
+            chunks = []
+            for headers, body in parsed[src]:
+                fields = dict(headers)
+                if fields.get("WARC-Type") != "conversion":
+                    chunks.append(_serialize(headers, body))
+                    continue
+                new_body = _perturb(body.decode("utf-8", "replace"), rng, keep).encode("utf-8")
+                digest = "sha1:" + base64.b32encode(hashlib.sha1(new_body).digest()).decode()
+                new_headers = []
+                for name, value in headers:
+                    if name == "WARC-Target-URI":
+                        value = f"{value}{'&' if '?' in value else '?'}copy={k}"
+                    elif name in ("WARC-Record-ID", "WARC-Refers-To"):
+                        value = f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{k}/{value}')}>"
+                    elif name == "Content-Length":
+                        value = str(len(new_body))
+                    elif name in ("WARC-Block-Digest", "WARC-Payload-Digest"):
+                        value = digest
+                    new_headers.append((name, value))
+                chunks.append(_serialize(new_headers, new_body))
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(b"".join(chunks))
+            tmp.rename(target)
+    return out
+
+
+def page_texts(wet: Path) -> list[tuple[str, str]]:
+    """(url, raw content) of the file's records with >= 300 characters (llamapipe's reader)."""
+    from llamapipe.sources.commoncrawl.documents import iter_pages
+
+    def ignore(*_args: object) -> None:
+        return None
+
+    return [
+        (p.record.url, p.record.raw_content)
+        for p in iter_pages(str(wet), MIN_LENGTH, ignore, ignore)
+    ]
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+# --------------------------------------------------------------------------- CC stage
+
+
+def run_cc(work: Path, prep: dict, inputs: list[Path], workers: int, tag: str) -> dict:
+    from bench.bench_ccnet import ENWIKI, _llamapipe_bin
+    from llamapipe.sources.wikipedia import STAGE_NAME as WIKI_STAGE
+
+    run_dir = work / f"cc-{tag}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    shutil.copytree(prep["wiki_run"] / WIKI_STAGE, run_dir / WIKI_STAGE)
+    [enwiki] = realdata("bench_scale", ENWIKI)
+    head, tail = prep["cutoffs"]
+    config = work / f"cc-{tag}.toml"
+    config.write_text(
+        f"""[run]
+dir = "{run_dir}"
+[executor]
+kind = "pool"
+workers = {workers}
+[sources.wikipedia]
+inputs = ["{enwiki}"]
+languages = ["en"]
+[sources.commoncrawl]
+inputs = {json.dumps([str(p) for p in inputs])}
+[sources.commoncrawl.lm]
+models_dir = "{prep["lm_dir"]}"
+cutoffs = {{en = [{head!r}, {tail!r}]}}
+"""
+    )
+    usage = proctree.measure(
+        [_llamapipe_bin(), "data", "build", "-c", str(config), "--source", "commoncrawl"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    if usage["returncode"] != 0:
+        sys.exit(f"bench_scale: llamapipe failed: {usage['stderr_tail'][-600:]}")
+    usage["bytes_on_disk"] = sum(_du(run_dir / d) for d in ("ingest/commoncrawl", "ccnet-models"))
+    usage["bytes_in"] = sum(p.stat().st_size for p in inputs)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return usage
+
+
+# --------------------------------------------------------------------------- tokenization
+
+
+def _token_stages(run_dir: Path, inputs_glob: str):
+    from llamapipe.config import config_from_dict
+    from llamapipe.config.mix import MixConfig
+    from llamapipe.config.tokenizer import TokenizerConfig
+    from llamapipe.sources.c4 import build_stages as c4_stages
+    from llamapipe.tokenizer.stages import build_token_stages
+
+    cfg = config_from_dict(
+        {"run": {"dir": str(run_dir)}, "sources": {"c4": {"inputs": [inputs_glob]}}},
+        run_dir.parent,
+    )
+    tokens = build_token_stages(
+        run_dir,
+        MixConfig(dedup_sources=[]),
+        TokenizerConfig(vocab_size=TOKENIZER_VOCAB, sample_bytes=3_000_000),
+        ["c4"],
+        seed=0,
+    )
+    return c4_stages(cfg), {s.name: s for s in tokens}
+
+
+def prepare_tokenize(work: Path, inputs: list[Path], tag: str, tokenizer_from: Path | None):
+    """Untimed: the pages' text as C4 JSON files (one per WET file), their ingest stage, the
+    token index and the tokenizer (trained here, or copied from `tokenizer_from`)."""
+    from llamapipe.engine import run_stage
+    from llamapipe.tokenizer import layout
+
+    text_dir = work / f"text-{tag}"
+    text_dir.mkdir(parents=True, exist_ok=True)
+    nbytes = pages = 0
+    for i, wet in enumerate(inputs):
+        rows = page_texts(wet)
+        pages += len(rows)
+        nbytes += sum(len(t.encode("utf-8")) for _u, t in rows)
+        with gzip.open(text_dir / f"pages-{i:04d}.json.gz", "wt", encoding="utf-8") as f:
+            for url, text in rows:
+                f.write(json.dumps({"text": text, "url": url, "timestamp": "2019-07-17"}) + "\n")
+    run_dir = work / f"tok-{tag}"
+    ingest, stages = _token_stages(run_dir, str(text_dir / "*.json.gz"))
+    for spec in ingest:
+        run_stage(spec, run_dir, executor="inprocess", console=QUIET)
+    run_stage(stages[layout.INDEX_STAGE], run_dir, executor="inprocess", console=QUIET)
+    if tokenizer_from is not None:
+        shutil.copytree(tokenizer_from / layout.TOKENIZER_STAGE, run_dir / layout.TOKENIZER_STAGE)
+    else:
+        run_stage(stages[layout.TOKENIZER_STAGE], run_dir, executor="inprocess", console=QUIET)
+    return run_dir, text_dir, pages, nbytes
+
+
+def encode_main(run_dir: Path, text_dir: Path, workers: int) -> None:
+    """Child process: the encode stage alone, from scratch, with `workers` pool workers."""
+    from llamapipe.engine import run_stage
+    from llamapipe.tokenizer import layout
+
+    _ingest, stages = _token_stages(run_dir, str(text_dir / "*.json.gz"))
+    spec = stages[layout.source_stage("c4")]
+    shutil.rmtree(run_dir / spec.name, ignore_errors=True)
+    run_stage(spec, run_dir, executor="pool", workers=workers, console=QUIET)
+
+
+def run_encode(run_dir: Path, text_dir: Path, workers: int) -> dict:
+    from llamapipe.tokenizer import layout
+
+    usage = proctree.measure(
+        [
+            sys.executable,
+            "-m",
+            "bench.bench_scale",
+            "--encode",
+            str(run_dir),
+            str(text_dir),
+            str(workers),
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
+    )
+    if usage["returncode"] != 0:
+        sys.exit(f"bench_scale: encode failed: {usage['stderr_tail'][-600:]}")
+    usage["bytes_on_disk"] = _du(run_dir / layout.source_stage("c4"))
+    return usage
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _row(kind: str, size: int, workers: int, pages: int, usage: dict, **extra) -> dict:
+    cpu = usage["cpu_s"]
+    return {
+        "stage": kind,
+        "size": size,
+        "workers": workers,
+        "pages": pages,
+        "wall_s": usage["wall_s"],
+        "cpu_s": cpu,
+        "pages_per_s_per_core": round(pages / cpu, 1) if cpu else None,
+        "pages_per_s_wall": round(pages / usage["wall_s"], 1),
+        # one worker runs in the main process (the pool executor forks none for 1 worker)
+        "peak_rss_worker_max_bytes": usage["peak_rss_worker_max_bytes"]
+        or usage["peak_rss_main_bytes"],
+        "peak_rss_main_bytes": usage["peak_rss_main_bytes"],
+        "peak_rss_total_bytes": usage["peak_rss_total_bytes"],
+        "peak_pss_total_bytes": usage["peak_pss_total_bytes"],
+        "workers_seen": usage["workers_seen"],
+        "bytes_on_disk": usage.get("bytes_on_disk"),
+        "loadavg_at_start": usage["loadavg_at_start"],
+        **extra,
+    }
+
+
+def fit(rows: list[dict]) -> dict:
+    """Fixed cost (s) and marginal CPU per page (ms): least squares of CPU s on pages, and
+    the marginal cost between consecutive sizes."""
+    rows = sorted(rows, key=lambda r: r["pages"])
+    out: dict = {"marginal_ms_per_page": []}
+    for a, b in zip(rows, rows[1:], strict=False):
+        if b["pages"] > a["pages"]:
+            out["marginal_ms_per_page"].append(
+                {
+                    "from_size": a["size"],
+                    "to_size": b["size"],
+                    "ms": round(1000 * (b["cpu_s"] - a["cpu_s"]) / (b["pages"] - a["pages"]), 3),
+                }
+            )
+    if len(rows) >= 2:
+        n = len(rows)
+        mx = sum(r["pages"] for r in rows) / n
+        my = sum(r["cpu_s"] for r in rows) / n
+        sxx = sum((r["pages"] - mx) ** 2 for r in rows)
+        slope = sum((r["pages"] - mx) * (r["cpu_s"] - my) for r in rows) / sxx if sxx else 0
+        out["fit_ms_per_page"] = round(1000 * slope, 3)
+        out["fit_fixed_s"] = round(my - slope * mx, 2)
+    return out
+
+
+def plot(rows: list[dict], path: Path, note: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(11, 4.2))
+    styles = {1: "o-", 2: "s--"}
+    for stage, colour in (("commoncrawl", "tab:blue"), ("tokenize", "tab:orange")):
+        for workers in sorted({r["workers"] for r in rows}):
+            sel = sorted(
+                (r for r in rows if r["stage"] == stage and r["workers"] == workers),
+                key=lambda r: r["pages"],
+            )
+            if not sel:
+                continue
+            x = [r["pages"] for r in sel]
+            style = styles.get(workers, "^-")
+            ax_t.plot(
+                x,
+                [r["wall_s"] for r in sel],
+                style,
+                color=colour,
+                label=f"{stage} wall, {workers}w",
+            )
+            ax_t.plot(
+                x,
+                [r["cpu_s"] for r in sel],
+                style,
+                color=colour,
+                alpha=0.45,
+                label=f"{stage} CPU, {workers}w",
+            )
+            ax_m.plot(
+                x,
+                [r["peak_rss_worker_max_bytes"] / 1e6 for r in sel],
+                style,
+                color=colour,
+                label=f"{stage} per worker, {workers}w",
+            )
+            ax_m.plot(
+                x,
+                [r["peak_rss_total_bytes"] / 1e6 for r in sel],
+                style,
+                color=colour,
+                alpha=0.45,
+                label=f"{stage} total, {workers}w",
+            )
+    for ax in (ax_t, ax_m):
+        ax.set_xscale("log")
+        ax.set_xlabel("input pages (>= 300 chars)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    ax_t.set_yscale("log")
+    ax_t.set_ylabel("seconds (process tree CPU, wall)")
+    ax_t.set_title("time vs input size")
+    ax_m.set_ylabel("peak RSS (MB)")
+    ax_m.set_title("memory vs input size")
+    fig.suptitle(note, fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--encode"]:
+        encode_main(Path(argv[1]), Path(argv[2]), int(argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1,4,16,64", help="copies of the 2 real shards")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--skip-tokenize", action="store_true")
+    parser.add_argument("--skip-cc", action="store_true")
+    parser.add_argument("--json", default=str(RESULTS))
+    parser.add_argument("--plot", default=str(PLOT))
+    parser.add_argument("--workdir", default=None, help="keep inputs here (reused across runs)")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    load_start = loadavg()
+
+    tmp = None
+    if args.workdir:
+        work = Path(args.workdir)
+        work.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="bench-scale-")
+        work = Path(tmp.name)
+    try:
+        all_inputs = build_copies(work / "wet", max(sizes))
+        _log(f"inputs: up to {max(sizes)} copies ({len(all_inputs)} WET files)")
+        rows: list[dict] = []
+        if not args.skip_cc:
+            from bench.bench_ccnet import prepare_models
+
+            models_run = work / "models-run"
+            shutil.rmtree(models_run, ignore_errors=True)
+            prep = prepare_models(models_run, all_inputs)
+            for size in sizes:
+                inputs = all_inputs[: 2 * size]
+                pages = sum(len(page_texts(p)) for p in inputs)
+                for workers in worker_counts:
+                    usage = run_cc(work, prep, inputs, workers, f"{size}x-{workers}w")
+                    rows.append(
+                        _row("commoncrawl", size, workers, pages, usage, bytes_in=usage["bytes_in"])
+                    )
+                    _log(
+                        f"commoncrawl {size}x ({pages} pages) {workers}w: "
+                        f"{usage['wall_s']:.1f} s wall, {usage['cpu_s']:.1f} CPU s, "
+                        f"worker peak {rows[-1]['peak_rss_worker_max_bytes'] / 1e6:.0f} MB"
+                    )
+        if not args.skip_tokenize:
+            first_tok = None
+            for size in sizes:
+                inputs = all_inputs[: 2 * size]
+                run_dir, text_dir, pages, nbytes = prepare_tokenize(
+                    work, inputs, f"{size}x", first_tok
+                )
+                first_tok = first_tok or run_dir
+                for workers in worker_counts:
+                    usage = run_encode(run_dir, text_dir, workers)
+                    rows.append(
+                        _row(
+                            "tokenize",
+                            size,
+                            workers,
+                            pages,
+                            usage,
+                            text_bytes=nbytes,
+                            mb_per_s_per_core=round(nbytes / 1e6 / usage["cpu_s"], 2),
+                        )
+                    )
+                    _log(
+                        f"tokenize {size}x ({nbytes / 1e6:.1f} MB) {workers}w: "
+                        f"{usage['wall_s']:.1f} s wall, {usage['cpu_s']:.1f} CPU s, "
+                        f"worker peak {rows[-1]['peak_rss_worker_max_bytes'] / 1e6:.0f} MB"
+                    )
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+    summary: dict = {}
+    for stage in ("commoncrawl", "tokenize"):
+        for workers in worker_counts:
+            sel = [r for r in rows if r["stage"] == stage and r["workers"] == workers]
+            if sel:
+                summary[f"{stage}_{workers}w"] = fit(sel)
+        for size in sizes:
+            one = [
+                r for r in rows if r["stage"] == stage and r["size"] == size and r["workers"] == 1
+            ]
+            two = [
+                r for r in rows if r["stage"] == stage and r["size"] == size and r["workers"] == 2
+            ]
+            if one and two:
+                speedup = one[0]["wall_s"] / two[0]["wall_s"]
+                summary[f"{stage}_{size}x_speedup_2w_vs_1w"] = round(speedup, 3)
+                target = " (target >= 1.8x)" if size == 16 else ""
+                _log(f"ratio {stage} {size}x 2 workers vs 1 (wall): {speedup:.2f}x{target}")
+        for workers in worker_counts:
+            fitted = summary.get(f"{stage}_{workers}w", {})
+            if "fit_ms_per_page" in fitted:
+                _log(
+                    f"{stage} {workers}w: {fitted['fit_ms_per_page']} ms CPU per page marginal "
+                    f"(fit), {fitted['fit_fixed_s']} s fixed"
+                )
+    results = {
+        "started_utc": started,
+        "loadavg_at_start": load_start,
+        "loadavg_at_end": loadavg(),
+        "cpus": os.cpu_count(),
+        "sizes": sizes,
+        "workers": worker_counts,
+        "rows": rows,
+        "summary": summary,
+    }
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+        _log(f"results: {args.json}")
+    if args.plot and rows:
+        plot(
+            rows,
+            Path(args.plot),
+            f"{started}, {os.cpu_count()} cores, load average at start {load_start[0]}",
+        )
+        _log(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
