@@ -87,15 +87,20 @@ CCNET_REQUIREMENTS = [
 DATATROVE_REQUIREMENTS = [
     "datatrove==0.10.1",
     "fasteners==0.20",  # datatrove 0.10.1 imports it without declaring it
-    "fasttext-numpy2==0.10.4",
+    # LanguageFilter insists on this distribution being installed (an older fastText build)...
+    "fasttext-numpy2-wheel==0.9.2",
     "regex==2026.11.19",
     "numpy==2.4.6",
 ]
+#: ...so the `fasttext` module is then replaced by the build llamapipe and cc_net use.
+DATATROVE_THEN = [["--force-reinstall", "--no-deps", "fasttext-numpy2==0.10.4"]]
 DATATROVE_PROBE = (
     "from datatrove.data import Document\n"
     "from datatrove.pipeline.filters import LanguageFilter\n"
     "from fasttext.FastText import _FastText\n"
     "LanguageFilter(languages=['en'], language_threshold=0.5)\n"
+    "from importlib.metadata import version\n"
+    "assert version('fasttext-numpy2') == '0.10.4', version('fasttext-numpy2')\n"
 )
 DATATROVE_SCRIPT = r"""
 import json, sys, time
@@ -216,7 +221,7 @@ cutoffs = {{en = [{head!r}, {tail!r}]}}
     )
     usage = proctree.measure(
         [_llamapipe_bin(), "data", "build", "-c", str(config), "--source", "commoncrawl"],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))},
     )
     if usage["returncode"] != 0:
         sys.exit(f"bench_ccnet: llamapipe failed: {usage['stderr_tail'][-600:]}")
@@ -468,6 +473,9 @@ def llamapipe_steps(prep: dict, inputs: list[Path], rounds: int) -> dict:
                 lm.score(line, bos=True, eos=True)
         row["floor_kenlm"] = time.process_time() - start
         row["floor"] = row["floor_fasttext"] + row["floor_sentencepiece"] + row["floor_kenlm"]
+        keys = {
+            (p.record.cc_segment.rsplit("/", 1)[-1].split(".warc")[0], p.record.url) for p in pages
+        }
         row.update(
             pages=len(pages),
             deduplicated_pages=len(deduped),
@@ -478,7 +486,7 @@ def llamapipe_steps(prep: dict, inputs: list[Path], rounds: int) -> dict:
         shutil.rmtree(run_dir, ignore_errors=True)
     best = {k: min(r[k] for r in rows) for k in rows[0] if isinstance(rows[0][k], float)}
     best.update({k: v for k, v in rows[0].items() if isinstance(v, int)})
-    return best
+    return best, keys
 
 
 # --------------------------------------------------------------------------- datatrove
@@ -573,11 +581,21 @@ def main() -> None:
         lp_stats = json.loads(
             (Path(lp["run_dir"]) / "ingest/commoncrawl/filtered/stats.json").read_text()
         )
-        steps = llamapipe_steps(prep, inputs, rounds)
+        steps, lp_keys = llamapipe_steps(prep, inputs, rounds)
         pages = steps["pages"]
+        read = {"llamapipe": pages}
+        if cc_runs:
+            cc_keys = {(f.split(".warc")[0], u) for f, u in _best(cc_runs)["steps"]["read"]}
+            pages = len(lp_keys & cc_keys)
+            read.update(
+                cc_net=len(cc_keys),
+                both=pages,
+                only_cc_net=sorted(cc_keys - lp_keys)[:4],
+                only_llamapipe=sorted(lp_keys - cc_keys)[:4],
+            )
         _log(
-            f"pages: {pages} WET records with >= {MIN_LENGTH} characters of raw content "
-            f"(the denominator of every rate, both sides)"
+            f"pages: {pages} WET records with >= {MIN_LENGTH} characters of raw content read "
+            f"by both pipelines (the denominator of every rate); read: {read}"
         )
 
         results: dict = {
@@ -587,6 +605,7 @@ def main() -> None:
             "copies": args.copies,
             "wet_files": len(inputs),
             "pages": pages,
+            "pages_read": read,
             "page_rule": f"WET conversion records with >= {MIN_LENGTH} chars of raw_content",
             "llamapipe_workers": args.workers,
             "cutoffs": prep["cutoffs"],
@@ -606,12 +625,8 @@ def main() -> None:
             cc = _best(cc_runs)
             cc_steps = cc["steps"]
             cc_cpu = cc_steps["cpu"]
-            cc_pages = cc_steps["counts"].get("parse_mine_docs", 0) // 1
             results["cc_net"] = _summary(cc)
             results["cc_net_steps_cpu_s"] = cc_cpu
-            results["cc_net_pages_read"] = cc_pages
-            if cc_pages != pages:
-                _log(f"WARNING: cc_net read {cc_pages} pages, llamapipe {pages}")
             cc_rate = pages / cc["cpu_s"]
             ratio = lp_rate / cc_rate
             _log(
@@ -690,7 +705,11 @@ def main() -> None:
             ]
             try:
                 dt_python = ensure_venv(
-                    "datatrove", DATATROVE_REQUIREMENTS, DATATROVE_PROBE, log=_log
+                    "datatrove",
+                    DATATROVE_REQUIREMENTS,
+                    DATATROVE_PROBE,
+                    log=_log,
+                    then=DATATROVE_THEN,
                 )
                 dt = run_datatrove(dt_python, texts, work, rounds)
                 results["datatrove"] = dt

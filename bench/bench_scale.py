@@ -195,12 +195,18 @@ cutoffs = {{en = [{head!r}, {tail!r}]}}
     )
     usage = proctree.measure(
         [_llamapipe_bin(), "data", "build", "-c", str(config), "--source", "commoncrawl"],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))},
     )
     if usage["returncode"] != 0:
         sys.exit(f"bench_scale: llamapipe failed: {usage['stderr_tail'][-600:]}")
     usage["bytes_on_disk"] = sum(_du(run_dir / d) for d in ("ingest/commoncrawl", "ccnet-models"))
     usage["bytes_in"] = sum(p.stat().st_size for p in inputs)
+    for key, stage in (
+        ("docs_filtered", "ingest/commoncrawl/filtered"),
+        ("docs_out", "ingest/commoncrawl"),
+    ):
+        stats = json.loads((run_dir / stage / "stats.json").read_text())
+        usage[key] = stats.get("totals", {}).get("docs_out")
     shutil.rmtree(run_dir, ignore_errors=True)
     return usage
 
@@ -281,7 +287,7 @@ def run_encode(run_dir: Path, text_dir: Path, workers: int) -> dict:
             str(text_dir),
             str(workers),
         ],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))},
         cwd=REPO,
     )
     if usage["returncode"] != 0:

@@ -36,6 +36,7 @@ from urllib.parse import urlparse
 
 CPU: dict[str, float] = {}
 COUNTS: dict[str, int] = {}
+READ: list[tuple[str, str]] = []  # (file, url) of every page the mine pass read
 
 
 def _add(name: str, seconds: float) -> None:
@@ -87,6 +88,8 @@ def read_shard(process_wet_file, jsonql, path: Path, min_len: int, step: str):
             return
         doc["cc_segment"] = path.name
         _add(step, time.process_time() - start)
+        if step == "parse_mine":
+            READ.append((path.name, doc["url"]))
         COUNTS[f"{step}_docs"] = COUNTS.get(f"{step}_docs", 0) + 1
         yield doc
 
@@ -236,7 +239,9 @@ def main() -> int:
         )
     CPU["mine_pass"] = time.process_time() - start
     CPU["total"] = time.process_time() - start_all
-    Path(args.result).write_text(json.dumps({"cpu": CPU, "counts": COUNTS, "kept": kept.pages}))
+    Path(args.result).write_text(
+        json.dumps({"cpu": CPU, "counts": COUNTS, "kept": kept.pages, "read": READ})
+    )
     return 0
 
 

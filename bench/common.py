@@ -57,13 +57,21 @@ def _python311() -> str:
     raise BaselineUnavailable("python3.11 not found on PATH (needed for the baselines' venvs)")
 
 
-def ensure_venv(name: str, requirements: list[str], probe: str, log=print) -> Path:
+def ensure_venv(
+    name: str,
+    requirements: list[str],
+    probe: str,
+    log=print,
+    then: list[list[str]] | None = None,
+) -> Path:
     """The python of `bench/.venvs/<name>` with exactly `requirements` installed and `probe`
-    (Python source importing what the benchmark uses) running cleanly; installs when needed."""
+    (Python source importing what the benchmark uses) running cleanly; installs when needed.
+    `then`: further `pip install` argument lists run in order after the requirements."""
     venv = VENVS / name
     python = venv / "bin" / "python"
     stamp = venv / ".bench-requirements"
-    wanted = "\n".join(requirements) + "\n"
+    then = then or []
+    wanted = "\n".join(requirements + [" ".join(args) for args in then]) + "\n"
 
     def probe_error() -> str | None:
         if not python.exists():
