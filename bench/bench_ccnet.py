@@ -191,9 +191,13 @@ def _llamapipe_bin() -> str:
     return str(found) if found.exists() else shutil.which("llamapipe") or "llamapipe"
 
 
-def run_llamapipe(work: Path, prep: dict, inputs: list[Path], workers: int, tag: str) -> dict:
+def run_llamapipe(
+    work: Path, prep: dict, inputs: list[Path], workers: int, tag: str, classifier: bool = True
+) -> dict:
     """`llamapipe data build --source commoncrawl` in a fresh run folder holding only the
-    (complete) Wikipedia stage, measured as a process tree."""
+    (complete) Wikipedia stage, measured as a process tree. `classifier=False`: without the
+    reference classifier's two sub-stages (cc_net has none), i.e. the same steps as cc_net
+    plus the exact-dedup sub-stage."""
     from llamapipe.sources.wikipedia import STAGE_NAME as WIKI_STAGE
 
     run_dir = work / f"lp-{tag}"
@@ -217,6 +221,8 @@ group_size = 2
 [sources.commoncrawl.lm]
 models_dir = "{prep["lm_dir"]}"
 cutoffs = {{en = [{head!r}, {tail!r}]}}
+[sources.commoncrawl.classifier]
+enabled = {"true" if classifier else "false"}
 """
     )
     usage = proctree.measure(
@@ -560,8 +566,15 @@ def main() -> None:
             _log(f"cc_net baseline unavailable: {exc}")
             ccnet_python = None
 
-        lp_runs, cc_runs = [], []
+        lp_runs, cc_runs, lp_nc_runs = [], [], []
         for r in range(rounds):
+            lp_nc_runs.append(
+                run_llamapipe(work, prep, inputs, args.workers, f"nc{r}", classifier=False)
+            )
+            _log(
+                f"llamapipe without the classifier, round {r}: "
+                f"{lp_nc_runs[-1]['cpu_s']:.2f} CPU s, {lp_nc_runs[-1]['wall_s']:.2f} s wall"
+            )
             lp_runs.append(run_llamapipe(work, prep, inputs, args.workers, f"r{r}"))
             _log(
                 f"llamapipe round {r}: {lp_runs[-1]['cpu_s']:.2f} CPU s, "
@@ -578,6 +591,7 @@ def main() -> None:
                     _log(f"cc_net baseline unavailable: {exc}")
                     ccnet_python = None
         lp = _best(lp_runs)
+        lp_nc = _best(lp_nc_runs)
         lp_stats = json.loads(
             (Path(lp["run_dir"]) / "ingest/commoncrawl/filtered/stats.json").read_text()
         )
@@ -611,6 +625,7 @@ def main() -> None:
             "cutoffs": prep["cutoffs"],
             "llamapipe": _summary(lp),
             "llamapipe_stage_wall_s": stage_seconds(Path(lp["run_dir"])),
+            "llamapipe_without_classifier": _summary(lp_nc),
             "llamapipe_filtered_stats": lp_stats.get("totals", lp_stats),
             "llamapipe_steps_cpu_s": steps,
         }
@@ -638,6 +653,13 @@ def main() -> None:
                 f"ratio llamapipe end to end vs cc_net (per CPU s, same pages): {ratio:.2f}x "
                 f"(target >= 2.0x: {'met' if ratio >= 2.0 else 'MISSED'})"
             )
+            ratio_nc = cc["cpu_s"] / lp_nc["cpu_s"]
+            _log(
+                f"ratio llamapipe without the reference classifier vs cc_net (per CPU s, same "
+                f"pages, the same steps as cc_net + exact dedup): {ratio_nc:.2f}x "
+                f"({lp_nc['cpu_s']:.2f} CPU s)"
+            )
+            results["ratio_end_to_end_without_classifier_vs_cc_net"] = round(ratio_nc, 3)
             per_step = {
                 "WET parse": (cc_cpu.get("parse_mine", 0.0), steps["parse"]),
                 "hash pass (parse + hash + save)": (cc_cpu["hashes_pass"], steps["hashes_pass"]),
