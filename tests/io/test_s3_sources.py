@@ -73,7 +73,9 @@ SOURCES = {
 }
 
 
-def _build(source: str, inputs: list[str], extra: dict, run_dir: Path) -> list[str]:
+def _build(
+    source: str, inputs: list[str], extra: dict, run_dir: Path, executor: str = "inprocess"
+) -> list[str]:
     section = "c4" if source == "c4_from_wet" else source
     cfg = config_from_dict(
         {"run": {"dir": str(run_dir)}, "sources": {section: {"inputs": inputs, **extra}}},
@@ -81,7 +83,7 @@ def _build(source: str, inputs: list[str], extra: dict, run_dir: Path) -> list[s
     )
     module = importlib.import_module(f"llamapipe.sources.{section}")
     specs = module.build_stages(cfg)
-    run_stages(specs, run_dir, executor="inprocess")
+    run_stages(specs, run_dir, executor=executor, workers=2)
     final = run_dir / specs[-1].name / "shards"
     return [
         json.dumps([d.id, d.text, d.source, d.meta], sort_keys=True, ensure_ascii=False)
@@ -95,7 +97,9 @@ def _build(source: str, inputs: list[str], extra: dict, run_dir: Path) -> list[s
 def test_source_from_s3_matches_local(source: str, s3: MotoS3, data: Path, tmp_path: Path):
     inputs, extra = SOURCES[source]
     local = _build(source, [str(data / i) for i in inputs], extra, tmp_path / "local" / "run")
-    remote = _build(source, [ROOT + i for i in inputs], extra, tmp_path / "s3" / "run")
+    # C4 from S3 runs in worker processes (forked after the S3 client was used for planning).
+    executor = "pool" if source == "c4" else "inprocess"
+    remote = _build(source, [ROOT + i for i in inputs], extra, tmp_path / "s3" / "run", executor)
     assert len(local) > 0
     # Ids and metadata may carry the input reference (book keys, origins): compare them with
     # the local root and the bucket written the same way.
@@ -115,6 +119,17 @@ def test_wet_records_from_s3_match_local(s3: MotoS3, data: Path) -> None:
         remote = [r.to_meta() | {"t": r.raw_content} for r in read_wet(ref)]
         assert remote == [r.to_meta() | {"t": r.raw_content} for r in read_wet(str(local))]
         assert len(remote) > 150
+
+
+def test_wet_paths_list_in_s3_resolves_in_its_bucket(s3: MotoS3) -> None:
+    import gzip
+
+    listing = "\n".join(f"commoncrawl/CC-MAIN-2019-30-sample-0{i}.warc.wet.gz" for i in (0, 1))
+    key = "crawl-data/CC-MAIN-2019-30/wet.paths.gz"
+    s3.client.put_object(Bucket=BUCKET, Key=key, Body=gzip.compress(listing.encode()))
+    files = wet_inputs([ROOT + key])
+    assert files == [ROOT + line for line in listing.splitlines()]
+    assert all(len(list(read_wet(ref))) > 150 for ref in files)
 
 
 def test_s3_digest_is_checked_and_listing_is_sorted(s3: MotoS3, data: Path) -> None:
