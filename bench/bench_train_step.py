@@ -25,12 +25,15 @@ import contextlib
 import statistics
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from llamapipe.model import ModelArgs, Transformer, flops_per_token
 from llamapipe.training.metrics import device_peak_flops, measure_matmul_peak, usable_cores
+
+if TYPE_CHECKING:
+    from transformers import LlamaForCausalLM
 
 ARGS = ModelArgs(dim=256, n_layers=4, n_heads=4, vocab_size=32000, max_seq_len=256)
 BATCH, SEQ = 8, 256
@@ -44,6 +47,13 @@ def meta_to_hf_rows(weight: torch.Tensor, heads: int) -> torch.Tensor:
 
 
 def hf_twin(ours: Transformer) -> LlamaForCausalLM:
+    """Hugging Face's model with `ours`'s weights, on the current default device.
+
+    transformers is imported here, not at module level, so that bench/gpu_check.py can reuse this
+    module's llamapipe-only pieces on a machine without it.
+    """
+    from transformers import LlamaConfig, LlamaForCausalLM
+
     a = ours.args
     config = LlamaConfig(
         hidden_size=a.dim,
@@ -84,20 +94,23 @@ def hf_twin(ours: Transformer) -> LlamaForCausalLM:
     return hf
 
 
-def step_ours(model, optimizer, batch: torch.Tensor) -> None:
+def step_ours(model, optimizer, batch: torch.Tensor) -> torch.Tensor:
+    """One training step; returns the (detached) loss without synchronising the device."""
     loss = model(batch[:, :-1], targets=batch[:, 1:])
     loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
 
 
-def step_hf(model, optimizer, batch: torch.Tensor) -> None:
+def step_hf(model, optimizer, batch: torch.Tensor) -> torch.Tensor:
     # HF shifts the labels itself: inputs are the same SEQ tokens as ours.
     inputs = batch[:, :-1]
     loss = model(input_ids=inputs, labels=inputs).loss
     loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
 
 
 @dataclass(frozen=True)

@@ -74,10 +74,14 @@ def apply_tensor_parallel(model: Transformer, tp_mesh: DeviceMesh) -> None:
         )
 
 
-def apply_compile(model: Transformer) -> None:
-    """torch.compile each block in place (names unchanged; one graph reused by all blocks)."""
+def apply_compile(model: Transformer, backend: str = "inductor") -> None:
+    """torch.compile each block in place (names unchanged; one graph reused by all blocks).
+
+    `backend` other than inductor is for CPU dry runs (bench/gpu_check.py --dry-run uses
+    "aot_eager": the same tracing, no C++ code generation).
+    """
     for block in model.layers.values():
-        block.compile()
+        block.compile(backend=backend)
 
 
 def apply_fsdp(model: Transformer, dp_mesh: DeviceMesh, param_dtype: torch.dtype | None) -> None:
@@ -100,12 +104,13 @@ def parallelize(
     activation_checkpointing: str = "none",
     compile_blocks: bool = False,
     param_dtype: torch.dtype | None = None,
+    compile_backend: str = "inductor",
 ) -> Transformer:
     """TP (if the mesh's tp dimension > 1), then AC, then compile, then FSDP over dp."""
     if mesh["tp"].size() > 1:
         apply_tensor_parallel(model, mesh["tp"])
     model.set_activation_checkpointing(activation_checkpointing)
     if compile_blocks:
-        apply_compile(model)
+        apply_compile(model, compile_backend)
     apply_fsdp(model, mesh["dp"], param_dtype)
     return model
