@@ -83,6 +83,29 @@ def test_streamed_reads_match_local_despite_faults(served: Path, fault: str) -> 
         assert plain == _records(str(served / PLAIN_WET)) and len(plain) == 3 + 1
 
 
+@pytest.mark.parametrize("suffix", [".json", ".json.bz2", ".json.xz", ".json.zst"])
+def test_every_compression_is_decompressed_on_the_stream(
+    served: Path, tmp_path: Path, suffix: str
+) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    import zstandard
+
+    raw = gzip.decompress((served / C4).read_bytes())
+    pack = {
+        ".json": lambda b: b,
+        ".json.bz2": bz2.compress,
+        ".json.xz": lambda b: lzma.compress(b, preset=0),
+        ".json.zst": lambda b: zstandard.ZstdCompressor().compress(b),
+    }[suffix]
+    name = f"c4-copy{suffix}"
+    (served / name).write_bytes(pack(raw))
+    with FaultyHttp(served) as http:
+        assert _c4(http.url(f"truncate/2/{name}")) == _c4(str(served / C4))
+
+
 def test_a_body_that_is_always_short_is_a_clear_error(served: Path) -> None:
     with FaultyHttp(served) as http:
         # With Range, each short answer still moves forward (resumed until complete); without
