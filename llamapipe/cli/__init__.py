@@ -37,8 +37,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the Python traceback of an error instead of one line."
+    ),
 ) -> None:
     """llamapipe: data -> tokenizer -> LLaMA training -> evaluation, from one pipeline.toml."""
+    global _DEBUG
+    _DEBUG = debug
 
 
 app.command("init")(init_command)
@@ -53,9 +58,31 @@ app.command("import-hf")(import_command)
 app.command("run")(run_command)
 
 
+#: Set by the global --debug flag: errors propagate with their traceback.
+_DEBUG = False
+
+
+def one_line(exc: BaseException) -> str:
+    """An anticipated error as the one line the user sees."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        where = str(exc.filename)
+        if exc.filename2 is not None:
+            where += f" -> {exc.filename2}"
+        text = f"{where}: {exc.strerror}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
 def main() -> None:
+    """Run the CLI. Anticipated errors (ours, OSError such as a permission denied or a full
+    disk, ValueError from a bad argument) are printed as one line with a non-zero exit code;
+    anything else is a bug and keeps its traceback, as does every error under --debug."""
     try:
         app()
-    except LlamapipeError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+    except (LlamapipeError, OSError, ValueError) as exc:
+        if _DEBUG:
+            raise
+        code = exc.exit_code if isinstance(exc, LlamapipeError) else 1
+        console.print(f"[red]error:[/] {one_line(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(code)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +12,7 @@ import typer
 from rich.console import Console
 
 from llamapipe.config import PipelineConfig, load_config
+from llamapipe.runlock import hold_run_dir
 
 #: Progress and summaries go to stderr; logs (CI, files) get a width that fits the tables.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
@@ -36,6 +39,12 @@ ExecutorOption = Annotated[
 WorkersOption = Annotated[
     int | None, typer.Option("--workers", "-w", help="Worker processes (default: from config).")
 ]
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="If another command is using the run dir, wait for it instead of failing."
+    ),
+]
 StrictOption = Annotated[
     bool | None,
     typer.Option("--strict/--lenient", help="Stop at the first corrupt record (default: lenient)."),
@@ -60,3 +69,14 @@ def load_cli_config(
     if strict is not None:
         extra.append(f"executor.strict={'true' if strict else 'false'}")
     return load_config(config_path, extra, check_inputs=check_inputs)
+
+
+@contextlib.contextmanager
+def run_dir_lock(cfg: PipelineConfig, wait: bool = False) -> Iterator[None]:
+    """Hold the run dir's lock for a command that writes it (llamapipe/runlock.py)."""
+
+    def tell(message: str) -> None:
+        console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+    with hold_run_dir(cfg.run_dir, wait=wait, on_wait=tell):
+        yield

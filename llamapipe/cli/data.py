@@ -12,10 +12,12 @@ from llamapipe.cli.common import (
     ForceOption,
     SetOption,
     StrictOption,
+    WaitOption,
     WorkersOption,
     console,
     load_cli_config,
     out_console,
+    run_dir_lock,
 )
 from llamapipe.engine import run_stages
 from llamapipe.errors import ConfigError
@@ -39,6 +41,7 @@ def build_command(
     executor: ExecutorOption = None,
     workers: WorkersOption = None,
     strict: StrictOption = None,
+    wait: WaitOption = False,
 ) -> None:
     """Ingest the enabled sources into document shards under <run>/ingest/.
 
@@ -54,7 +57,8 @@ def build_command(
     if not stages:
         console.print("no enabled source has inputs: nothing to build")
         return
-    run_stages(stages, cfg.run_dir, force=force, console=console, **cfg.executor_kwargs())
+    with run_dir_lock(cfg, wait):
+        run_stages(stages, cfg.run_dir, force=force, console=console, **cfg.executor_kwargs())
 
 
 @data_app.command("stats")

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from llamapipe.cli.common import ConfigOption, SetOption, load_cli_config
+from llamapipe.cli.common import (
+    ConfigOption,
+    SetOption,
+    WaitOption,
+    load_cli_config,
+    run_dir_lock,
+)
+from llamapipe.config import PipelineConfig
 from llamapipe.errors import InputError, LlamapipeError
 
 SizeOption = Annotated[
@@ -33,6 +40,7 @@ def eval_command(
         bool,
         typer.Option("--all", help="Evaluate every kept checkpoint of the size, oldest first."),
     ] = False,
+    wait: WaitOption = False,
 ) -> None:
     """Evaluate a checkpoint: held-out perplexity per source and multiple-choice accuracy.
 
@@ -42,11 +50,22 @@ def eval_command(
 
     Example: llamapipe eval -c pipeline.toml --size demo --set eval.batch_size=16
     """
+    cfg = load_cli_config(config, overrides, check_inputs=False)
+    with run_dir_lock(cfg, wait):
+        _evaluate(cfg, size, checkpoint, force, all_checkpoints)
+
+
+def _evaluate(
+    cfg: PipelineConfig,
+    size: str | None,
+    checkpoint: Path | None,
+    force: bool,
+    all_checkpoints: bool,
+) -> None:
     from llamapipe.evaluation.report import results_tables
     from llamapipe.evaluation.runner import results_path, run_eval
     from llamapipe.training.checkpoint import list_checkpoints
 
-    cfg = load_cli_config(config, overrides, check_inputs=False)
     targets: list[Path | None] = [checkpoint]
     if all_checkpoints:
         train_dir = cfg.run_dir / "train" / (size or cfg.train.size)

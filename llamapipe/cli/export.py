@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from llamapipe.cli.common import ConfigOption, SetOption, load_cli_config
+from llamapipe.cli.common import (
+    ConfigOption,
+    SetOption,
+    WaitOption,
+    load_cli_config,
+    run_dir_lock,
+)
 from llamapipe.cli.eval import CheckpointOption, SizeOption
 from llamapipe.errors import InputError, LlamapipeError
 
@@ -23,6 +29,7 @@ def export_command(
         Path | None, typer.Option("--out", "-o", help="Output dir (default: <run>/export/hf).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rewrite even if current.")] = False,
+    wait: WaitOption = False,
 ) -> None:
     """Export a checkpoint as a Hugging Face LlamaForCausalLM directory.
 
@@ -37,7 +44,8 @@ def export_command(
         raise InputError(f"--format {format!r}: only 'hf' is supported")
     cfg = load_cli_config(config, overrides, check_inputs=False)
     try:
-        path = run_export(cfg, size=size, checkpoint=checkpoint, out_dir=out, force=force)
+        with run_dir_lock(cfg, wait):
+            path = run_export(cfg, size=size, checkpoint=checkpoint, out_dir=out, force=force)
     except LlamapipeError:
         raise
     except (FileNotFoundError, ValueError, KeyError) as exc:

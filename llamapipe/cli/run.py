@@ -14,10 +14,12 @@ from llamapipe.cli.common import (
     ForceOption,
     SetOption,
     StrictOption,
+    WaitOption,
     WorkersOption,
     console,
     load_cli_config,
     out_console,
+    run_dir_lock,
 )
 from llamapipe.config import PipelineConfig
 from llamapipe.engine import run_stages
@@ -88,6 +90,7 @@ def run_command(
     skip_export: Annotated[
         bool, typer.Option("--skip-export", help="Do not write the Hugging Face export.")
     ] = False,
+    wait: WaitOption = False,
 ) -> None:
     """Run the whole pipeline: ingest, CCNet, mix, tokenizer, token shards, training,
     evaluation, export; stages already complete are skipped. Ends with one report (also
@@ -96,4 +99,5 @@ def run_command(
     Example: llamapipe run -c pipeline.toml --workers 2
     """
     cfg = load_cli_config(config, overrides, executor=executor, workers=workers, strict=strict)
-    run_pipeline(cfg, force=force, skip_export=skip_export)
+    with run_dir_lock(cfg, wait):
+        run_pipeline(cfg, force=force, skip_export=skip_export)

@@ -8,9 +8,11 @@ from llamapipe.cli.common import (
     ForceOption,
     SetOption,
     StrictOption,
+    WaitOption,
     WorkersOption,
     console,
     load_cli_config,
+    run_dir_lock,
 )
 from llamapipe.engine import run_stages
 from llamapipe.tokenizer.stages import build_stages
@@ -23,6 +25,7 @@ def tokenize_command(
     executor: ExecutorOption = None,
     workers: WorkersOption = None,
     strict: StrictOption = None,
+    wait: WaitOption = False,
 ) -> None:
     """Train the SentencePiece tokenizer on a sample of the mix, encode every source into token
     shards (held-out documents split off first), and blend them to the [mix] shares.
@@ -34,7 +37,8 @@ def tokenize_command(
     Example: llamapipe tokenize -c pipeline.toml --set tokenizer.vocab_size=8000 --workers 2
     """
     cfg = load_cli_config(config, overrides, executor=executor, workers=workers, strict=strict)
-    stages = build_stages(cfg)
-    run_stages(stages, cfg.run_dir, force=force, console=console, **cfg.executor_kwargs())
+    with run_dir_lock(cfg, wait):
+        stages = build_stages(cfg)
+        run_stages(stages, cfg.run_dir, force=force, console=console, **cfg.executor_kwargs())
     manifest = cfg.run_dir / "tokens" / "manifest.json"
     console.print(f"tokens manifest: {manifest} (see `llamapipe data stats`)")

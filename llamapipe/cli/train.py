@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -9,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from llamapipe.cli.common import ConfigOption, SetOption, console, load_cli_config, out_console
+from llamapipe.cli.common import (
+    ConfigOption,
+    SetOption,
+    WaitOption,
+    console,
+    load_cli_config,
+    out_console,
+    run_dir_lock,
+)
 from llamapipe.errors import ConfigError
 
 
@@ -77,6 +86,7 @@ def train_command(
     micro_batch: Annotated[
         int | None, typer.Option("--micro-batch", help="Sequences per micro batch per GPU.")
     ] = None,
+    wait: WaitOption = False,
 ) -> None:
     """Pretrain LLaMA with AdamW, warmup + cosine, FSDP2 (+ tensor parallel), DCP checkpoints.
 
@@ -114,8 +124,12 @@ def train_command(
     from llamapipe.training.trainer import run_training
 
     cfg = load_cli_config(Path(config), extra, check_inputs=False)
-    result = run_training(cfg, size or cfg.train.size, steps=steps, resume=resume)
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 reports
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    # Under torchrun only global rank 0 holds the run dir's lock (one holder per run, even
+    # across nodes); the other ranks wait for it in the process group's rendezvous.
+    with run_dir_lock(cfg, wait) if main_rank else contextlib.nullcontext():
+        result = run_training(cfg, size or cfg.train.size, steps=steps, resume=resume)
+    if not main_rank:  # under torchrun only rank 0 reports
         return
     if result.losses:
         console.print(

@@ -3,7 +3,7 @@
 Every mistake a user can make in the file is one line naming the key or path, and exit code 2:
 an unknown key (typos must not be silently ignored), a wrong type, an input path that does not
 exist. Relative paths are relative to the folder of pipeline.toml, so a run can be started from
-anywhere.
+anywhere: every path-typed key is made absolute once, here (llamapipe/config/paths.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from llamapipe.config.base import StrictModel
 from llamapipe.config.eval import EvalConfig
 from llamapipe.config.mix import MixConfig
+from llamapipe.config.paths import is_remote, resolve_config_paths
 from llamapipe.config.run import ExecutorConfig, RunConfig, SlurmConfig
 from llamapipe.config.sources.arxiv import ArxivSourceConfig
 from llamapipe.config.sources.books import BooksSourceConfig
@@ -30,8 +31,6 @@ from llamapipe.config.tokenizer import TokenizerConfig
 from llamapipe.config.train import TrainConfig
 from llamapipe.errors import ConfigError, StorageError
 from llamapipe.io.refs import check_scheme, scheme_of
-
-REMOTE_PREFIXES = ("http://", "https://", "s3://", "gs://", "hf:")
 
 
 class SourcesConfig(StrictModel):
@@ -68,7 +67,8 @@ class PipelineConfig(StrictModel):
 
     @property
     def run_dir(self) -> Path:
-        path = Path(self.run.dir)
+        """run.dir (absolute once loaded), else runs/<run.name> next to pipeline.toml."""
+        path = Path(self.run.default_dir())
         return path if path.is_absolute() else Path(self.base_dir) / path
 
     def executor_kwargs(self) -> dict[str, Any]:
@@ -131,32 +131,26 @@ def _format_validation_error(source: str, exc: ValidationError) -> str:
 
 
 def _check_inputs(cfg: PipelineConfig, source: str) -> None:
-    """Resolve input paths against the config's folder; a missing local input is an error."""
-    base = Path(cfg.base_dir)
+    """A missing local input (already made absolute) of an enabled source is an error."""
     for name in type(cfg.sources).model_fields:
         section = getattr(cfg.sources, name)
         if not section.enabled:
             continue
-        resolved = []
         for ref in section.inputs:
-            if ref.startswith(REMOTE_PREFIXES) or scheme_of(ref) is not None:
-                try:
-                    check_scheme(ref)
-                except StorageError as exc:
-                    raise ConfigError(f"{source}: sources.{name}.inputs: {exc}") from None
-                resolved.append(ref)
+            if is_remote(ref):
+                if scheme_of(ref) is not None:
+                    try:
+                        check_scheme(ref)
+                    except StorageError as exc:
+                        raise ConfigError(f"{source}: sources.{name}.inputs: {exc}") from None
                 continue
-            path = Path(ref).expanduser()
-            full = path if path.is_absolute() else base / path
-            if glob.has_magic(str(full)):
-                if not glob.glob(str(full), recursive=True):
+            if glob.has_magic(ref):
+                if not glob.glob(ref, recursive=True):
                     raise ConfigError(f"{source}: sources.{name}.inputs: no file matches {ref!r}")
-            elif not full.exists():
+            elif not Path(ref).exists():
                 raise ConfigError(
                     f"{source}: sources.{name}.inputs: no such file or directory: {ref!r}"
                 )
-            resolved.append(str(full))
-        section.inputs = resolved
 
 
 def config_from_dict(
@@ -168,6 +162,8 @@ def config_from_dict(
         cfg = PipelineConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(source, exc)) from None
+    cfg.run.dir = cfg.run.default_dir()
+    resolve_config_paths(cfg, cfg.base_dir)
     if check_inputs:
         _check_inputs(cfg, source)
     return cfg

@@ -5,18 +5,30 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from llamapipe.config.base import StrictModel
 
 
 class RunConfig(StrictModel):
-    #: Name of the run; the default run directory is runs/<name>.
+    #: Name of the run; the default run directory is runs/<name> (next to pipeline.toml).
     name: str = "demo"
-    #: Run directory, relative to pipeline.toml's folder unless absolute.
-    dir: str = "runs/demo"
+    #: Run directory, relative to pipeline.toml's folder unless absolute; default runs/<name>.
+    dir: str | None = None
     #: One seed for every random choice of every stage (sampling, shuffles, init).
     seed: int = 1234
+
+    @field_validator("name")
+    @classmethod
+    def _one_folder_name(cls, value: str) -> str:
+        # The name becomes a folder under runs/: a path in it would escape that folder.
+        if not value or value in (".", "..") or "/" in value or "\\" in value:
+            raise ValueError("must be a plain folder name (no '/', not '.' or '..')")
+        return value
+
+    def default_dir(self) -> str:
+        """run.dir, or runs/<name> when it is unset (relative to pipeline.toml's folder)."""
+        return self.dir if self.dir else f"runs/{self.name}"
 
 
 class SlurmConfig(StrictModel):

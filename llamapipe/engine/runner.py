@@ -28,12 +28,14 @@ from llamapipe.engine.state import (
     clear_stage,
     read_manifest,
     read_markers,
+    remove_leftovers,
     write_json_atomic,
 )
 from llamapipe.engine.worker import ShardOutcome, ShardTask
 from llamapipe.errors import StageError
 from llamapipe.io.artifacts import verify_written
 from llamapipe.io.diskfull import disk_full_error, is_disk_full
+from llamapipe.runlock import hold_run_dir
 
 
 @dataclass
@@ -170,9 +172,42 @@ def run_stage(
     console: Console | None = None,
     executor_options: dict[str, Any] | None = None,
 ) -> StageResult:
-    """Run one stage to completion, resuming from its finished shards."""
+    """Run one stage to completion, resuming from its finished shards.
+
+    Holds the run dir's lock (re-entrant: the CLI usually holds it already), which makes it
+    safe to remove what killed writers of this stage left behind before starting.
+    """
     console = console or Console(stderr=True)
     run_dir = Path(run_dir)
+    with hold_run_dir(run_dir):
+        remove_leftovers(run_dir / spec.name)
+        return _run_stage(
+            spec,
+            run_dir,
+            executor=executor,
+            workers=workers,
+            retries=retries,
+            strict=strict,
+            force=force,
+            seed=seed,
+            console=console,
+            executor_options=executor_options,
+        )
+
+
+def _run_stage(
+    spec: StageSpec,
+    run_dir: Path,
+    *,
+    executor: str | Executor,
+    workers: int,
+    retries: int,
+    strict: bool,
+    force: bool,
+    seed: int,
+    console: Console,
+    executor_options: dict[str, Any] | None,
+) -> StageResult:
     stage_dir = run_dir / spec.name
     start = time.perf_counter()
     plan = _make_plan(spec, run_dir)
@@ -366,6 +401,11 @@ def run_stages(
     **kwargs: Any,
 ) -> list[StageResult]:
     """Run stages in order (each after its upstream), sharing one executor, then summarise."""
+    with hold_run_dir(run_dir):
+        return _run_stages(specs, Path(run_dir), **kwargs)
+
+
+def _run_stages(specs: Sequence[StageSpec], run_dir: Path, **kwargs: Any) -> list[StageResult]:
     from llamapipe.engine.progress import print_summary
 
     console = kwargs.pop("console", None) or Console(stderr=True)

@@ -93,6 +93,25 @@ def clear_stage(stage_dir: Path) -> None:
         (stage_dir / name).unlink(missing_ok=True)
 
 
+def remove_leftovers(stage_dir: Path) -> int:
+    """Remove what killed writers left in a stage folder: shard temp dirs (.tmp/) and the
+    temp files of atomic writes (*.tmp, *.tmp.*). Only the holder of the run-dir lock may call
+    this (llamapipe/runlock.py): no other writer can be alive then. Returns how many went."""
+    if not stage_dir.is_dir():
+        return 0
+    removed = 0
+    for root, dirs, files in os.walk(stage_dir):
+        if TMP_DIR in dirs:
+            shutil.rmtree(Path(root) / TMP_DIR, ignore_errors=True)
+            dirs.remove(TMP_DIR)
+            removed += 1
+        for name in files:
+            if name.endswith(".tmp") or ".tmp." in name:
+                Path(root, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 @dataclass
 class StageStatus:
     """What `llamapipe status` prints for one stage."""

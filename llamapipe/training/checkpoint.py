@@ -9,12 +9,20 @@ A checkpoint is a directory `checkpoints/step_NNNNNN/` holding
 
 It is written under `step_NNNNNN.tmp/` and renamed when complete (trainer_state.json last), so a
 directory without `.tmp` is always whole: a run killed mid-save resumes from the previous one.
+
+An async save is published (renamed into place) by a background thread of rank 0 as soon as its
+files are written, not at the next save: a kill at any moment after that resumes from it. Rank
+0's DCP future completing is enough to know that every rank is done: DCP's finish step writes
+`.metadata` on rank 0 only after gathering every rank's write results (each rank writes and
+fsyncs its own files, and its rng file, before it takes part in that gather).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 import warnings
 from concurrent.futures import Future
 from dataclasses import replace
@@ -96,6 +104,8 @@ class CheckpointManager:
         self.group = dist.new_group(backend="gloo") if async_save else None
         self.async_save = async_save
         self._pending: tuple[Future, Path, Path, dict[str, Any]] | None = None
+        self._publisher: threading.Thread | None = None
+        self._publish_error: BaseException | None = None
         if self.rank == 0 and self.root.is_dir():
             # Left by a run killed mid-save; never complete, never loaded.
             for partial in self.root.glob(f"{STEP_PREFIX}*.tmp"):
@@ -129,27 +139,52 @@ class CheckpointManager:
             if not isinstance(future, Future):  # AsyncSaveResponse
                 future = future.upload_completion
             self._pending = (future, tmp, final, dict(trainer_state))
+            if self.rank == 0:
+                # Not a daemon: a checkpoint whose files are written is published even when
+                # training fails right after (the interpreter joins the thread at exit).
+                self._publisher = threading.Thread(
+                    target=self._publish_when_written,
+                    args=self._pending,
+                    name=f"publish-{final.name}",
+                )
+                self._publisher.start()
         else:
             dcp.save(state, checkpoint_id=str(tmp))
             self._finalize(tmp, final, trainer_state)
         return final
 
     def wait(self) -> None:
-        """Block until a background save has finished and publish it."""
+        """Block until a background save has finished and has been published."""
         if self._pending is None:
             return
-        future, tmp, final, trainer_state = self._pending
+        future, *_ = self._pending
         self._pending = None
-        future.result()
-        self._finalize(tmp, final, trainer_state)
+        if self._publisher is not None:
+            self._publisher.join()
+            self._publisher = None
+            error, self._publish_error = self._publish_error, None
+            if error is not None:
+                raise error
+        else:  # ranks > 0: their part is written when their future is done
+            future.result()
+
+    def _publish_when_written(
+        self, future: Future, tmp: Path, final: Path, trainer_state: dict[str, Any]
+    ) -> None:
+        try:
+            future.result()
+            self._finalize(tmp, final, trainer_state)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by wait() in the main thread
+            self._publish_error = exc
 
     def _finalize(self, tmp: Path, final: Path, trainer_state: dict[str, Any]) -> None:
         if self.rank == 0:
             self.model_args.save(tmp / MODEL_ARGS)
-            (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state, indent=2) + "\n")
+            _write_synced(tmp / TRAINER_STATE, json.dumps(trainer_state, indent=2) + "\n")
             if final.exists():
                 shutil.rmtree(final)
             tmp.rename(final)
+            _fsync_dir(self.root)
             for old in list_checkpoints(self.root)[: -self.keep]:
                 shutil.rmtree(old, ignore_errors=True)
 
@@ -217,6 +252,22 @@ def load_model_for_inference(
     model.load_state_dict(state["model"])
     model.eval()
     return model, args
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in `path` durable (a power loss must not undo a publish)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _rng_state() -> dict[str, Any]:

@@ -15,6 +15,8 @@ import torch
 import torch.distributed as dist
 from torch.distributed.device_mesh import DeviceMesh, init_device_mesh
 
+from llamapipe.errors import ConfigError
+
 
 @dataclass
 class DistContext:
@@ -72,7 +74,12 @@ def setup_distributed(tp: int = 1) -> DistContext:
     rank, world = dist.get_rank(), dist.get_world_size()
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
     if world % tp != 0:
-        raise ValueError(f"world size {world} is not divisible by tensor-parallel degree {tp}")
+        if owns:
+            dist.destroy_process_group()
+        raise ConfigError(
+            f"train.tp = {tp}: the world size ({world} processes) is not divisible by it; "
+            "launch a multiple of tp processes with torchrun, or lower --tp"
+        )
     device_type = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(device_type, local_rank) if device_type == "cuda" else torch.device("cpu")
     mesh = init_device_mesh(device_type, (world // tp, tp), mesh_dim_names=("dp", "tp"))

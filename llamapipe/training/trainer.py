@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from llamapipe.formats.token_shards import TokenShardSet
 from llamapipe.model.args import ModelArgs
 from llamapipe.model.presets import PRESETS, count_parameters, flops_per_token, get_preset
 from llamapipe.model.transformer import Transformer, build_transformer
+from llamapipe.runlock import hold_run_dir
 from llamapipe.training.checkpoint import (
     MODEL_ARGS,
     CheckpointManager,
@@ -190,14 +192,18 @@ def train(
     except (FileNotFoundError, ValueError) as exc:
         raise StageError(f"cannot train on {tokens_dir}: {exc}") from exc
     train_dir = run_dir / "train" / size
-    ctx = setup_distributed(tc.tp)
-    if not resume and ctx.is_main and (train_dir / "checkpoints").exists():
-        # Starting over: older checkpoints would otherwise be picked up by a later --resume.
-        shutil.rmtree(train_dir / "checkpoints")
-    try:
-        return _train(tc, ctx, size, tokens_dir, manifest, train_dir, steps, resume, seed)
-    finally:
-        teardown_distributed(ctx)
+    # One trainer per run dir: global rank 0 holds the lock (re-entrant under the CLI, which
+    # took it already); the other ranks of a torchrun job are covered by it.
+    rank = dist.get_rank() if dist.is_initialized() else int(os.environ.get("RANK", "0"))
+    with hold_run_dir(run_dir) if rank == 0 else contextlib.nullcontext():
+        ctx = setup_distributed(tc.tp)
+        if not resume and ctx.is_main and (train_dir / "checkpoints").exists():
+            # Starting over: older checkpoints would otherwise be picked up by a later --resume.
+            shutil.rmtree(train_dir / "checkpoints")
+        try:
+            return _train(tc, ctx, size, tokens_dir, manifest, train_dir, steps, resume, seed)
+        finally:
+            teardown_distributed(ctx)
 
 
 def _train(
