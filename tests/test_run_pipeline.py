@@ -31,7 +31,8 @@ def snapshot(run_dir: Path) -> dict[str, int]:
     return {
         str(p.relative_to(run_dir)): p.stat().st_mtime_ns
         for p in run_dir.rglob("*")
-        if p.is_file() and p.name != "report.txt"
+        # the lock file records each command's holder; it is not an artifact
+        if p.is_file() and p.name not in ("report.txt", ".llamapipe.lock")
     }
 
 
@@ -52,3 +53,12 @@ def test_run_builds_everything_then_does_nothing(repo_root: Path, tmp_path: Path
     assert snapshot(run_dir) == before  # nothing rewritten: stages, checkpoints, eval, export
     assert second.stderr.count("nothing to do") >= 20
     assert (run_dir / "report.txt").read_text(encoding="utf-8") == report
+
+    # `status` from another folder (relative inputs resolve against pipeline.toml's folder)
+    status = [sys.executable, "-m", "llamapipe", "status", "-c", str(repo_root / "pipeline.toml")]
+    for item in [f"run.dir='{run_dir}'", *OVERRIDES]:
+        status += ["--set", item]
+    shown = subprocess.run(status, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    rows = [line for line in shown.stdout.splitlines() if "/" in line and "│" in line]
+    assert rows and not [r for r in rows if "stale" in r or "missing" in r or "partial" in r]
