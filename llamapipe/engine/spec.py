@@ -81,10 +81,6 @@ class Counters:
         return counters
 
 
-def scratch_dir_of(tmp_dir: Path) -> Path:
-    return tmp_dir.with_name(tmp_dir.name + ".scratch")
-
-
 @dataclass
 class ShardContext:
     """Everything a shard function may touch. Outputs go to a private temp dir first."""
@@ -107,16 +103,6 @@ class ShardContext:
 
     def upstream_dir(self, stage_name: str) -> Path:
         return self.run_dir / stage_name
-
-    @property
-    def scratch_dir(self) -> Path:
-        """A private folder for scratch files that are not outputs (extracted archives, sort
-        runs). It lives next to tmp_dir inside the run dir, never in $TMPDIR, so that a killed
-        shard leaves nothing behind that the next run holding the run-dir lock cannot remove;
-        the worker removes it with tmp_dir."""
-        path = scratch_dir_of(self.tmp_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
 
     def document_writer(self, relpath: str | None = None) -> CountingDocumentWriter:
         """A DocumentWriter at shards/<index>.parquet that also counts docs_out and bytes_out."""
@@ -167,16 +153,6 @@ class FinalizeContext:
 
     def upstream_dir(self, stage_name: str) -> Path:
         return self.run_dir / stage_name
-
-    @property
-    def scratch_dir(self) -> Path:
-        """A private folder for scratch files that are not outputs (extracted archives, sort
-        runs). It lives next to tmp_dir inside the run dir, never in $TMPDIR, so that a killed
-        shard leaves nothing behind that the next run holding the run-dir lock cannot remove;
-        the worker removes it with tmp_dir."""
-        path = scratch_dir_of(self.tmp_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
 
 
 @dataclass

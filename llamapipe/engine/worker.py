@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llamapipe.engine.spec import Counters, ShardContext, ShardSpec, scratch_dir_of
+from llamapipe.engine.spec import Counters, ShardContext, ShardSpec
 from llamapipe.engine.state import TMP_DIR, marker_path, write_json_atomic
 from llamapipe.io.artifacts import verify_written
 from llamapipe.io.diskfull import disk_full_error, is_disk_full
@@ -108,7 +108,6 @@ def run_shard_task(task: ShardTask) -> ShardOutcome:
         )
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
-        shutil.rmtree(scratch_dir_of(tmp_dir), ignore_errors=True)
 
 
 def _maybe_inject_fault(task: ShardTask, point: str) -> None:
