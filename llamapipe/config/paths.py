@@ -39,6 +39,7 @@ PATH_KEYS: tuple[str, ...] = (
     "eval.export.out_dir",
 )
 
+
 def is_remote(ref: str) -> bool:
     """A URL (s3://, https://, gs://, hf://, ...) or a `hf:<dataset>` id: not a local path."""
     return scheme_of(ref) is not None or ref.startswith("hf:")

@@ -26,8 +26,8 @@ class StackExchangeSourceConfig(StrictModel):
     rank_by: Literal["posts", "bytes"] = "posts"
     #: Keep questions nobody answered (as "Q: ..." only). Paper: not stated; RedPajama kept them.
     include_unanswered: bool = True
-    #: Where archives are extracted and threads sorted (needs ~ the size of Posts.xml); "" = the
-    #: system temp folder.
+    #: Where archives are extracted and threads sorted (needs ~ the size of Posts.xml); "" = a
+    #: folder beside the shard's temp folder in the run dir (never $TMPDIR).
     work_dir: str = ""
     #: Refuse to extract a Posts.xml larger than this (decompression-bomb and disk guard).
     max_extract_bytes: int = Field(default=256 * 1024**3, ge=1)
