@@ -14,9 +14,11 @@ by formats/warc_html.py (main-content extraction); every other record type is co
 (`skipped_record_type:<type>`) and skipped. A file that yields no record at all is reported
 (`no_usable_record`), so that a wrong input never ends as a silent zero-document shard.
 
-Each yielded `WetRecord` has CCNet's fields: the first non-empty line is the title, the other
-non-empty lines (each stripped) form `raw_content`. Bad input never stops a file: it is reported
-through the `on_skip(reason, detail)` callback and skipped.
+Each yielded `WetRecord` has CCNet's fields, cut into lines exactly as cc_net's
+`process_wet_file` does (see `payload_lines`): the first line is the title even when empty, the
+rest (each line stripped, interior empty lines kept) is `raw_content`, and `length` is the
+record's Content-Length. Bad input never stops a file: it is reported through the
+`on_skip(reason, detail)` callback and skipped.
 """
 
 from __future__ import annotations
@@ -212,12 +214,38 @@ def open_wet(source: str | Path, cache_dir: Path | None = None, retries: int = 5
 # --------------------------------------------------------------------------------------------
 
 
+#: What ends every WARC record after its payload (WARC 1.0, section 5).
+RECORD_TRAILER = "\r\n\r\n"
+
+
+def payload_lines(block: str) -> list[str]:
+    """A record's lines as cc_net's `process_wet_file.group_by_docs` + `parse_doc` see them.
+
+    cc_net reads the WET file as text (Python's universal newlines: `\\r\\n`, `\\r` and `\\n` end
+    a line), strips every line and collects the lines after the headers up to the next
+    `WARC/1.0` line, so the record trailer contributes one empty line; when the last two lines
+    are empty both are dropped (a payload ending in a newline), otherwise all are kept. Interior
+    empty lines stay lines: they count in `line_ids` and `nlines` and they are hashed for dedup.
+    `block` is the payload followed by the record trailer.
+    """
+    if "\r" in block:
+        block = block.replace("\r\n", "\n").replace("\r", "\n")
+    lines = block.split("\n")
+    if lines and not lines[-1]:
+        lines.pop()  # a file's last line break does not start a line
+    lines = [line.strip() for line in lines]
+    if len(lines) >= 2 and not lines[-1] and not lines[-2]:
+        del lines[-2:]
+    return lines
+
+
 def _make_record(
     headers: dict[str, str],
     payload: bytes,
     segment: str,
     where: str,
     on_skip: SkipCallback,
+    trailer_included: bool = False,
 ) -> WetRecord | None:
     url = headers.get("warc-target-uri", "").strip()
     if not url:
@@ -228,8 +256,8 @@ def _make_record(
     except UnicodeDecodeError as exc:
         on_skip(SKIP_NON_UTF8, f"{where} {url}: payload is not UTF-8 ({exc.reason} at {exc.start})")
         return None
-    lines = [stripped for line in text.split("\n") if (stripped := line.strip())]
-    if not lines:
+    lines = payload_lines(text if trailer_included else text + RECORD_TRAILER)
+    if not any(lines):
         on_skip(SKIP_EMPTY_RECORD, f"{where} {url}: no text")
         return None
     title, body = lines[0], lines[1:]
@@ -254,12 +282,15 @@ def _record_from_warc(
     segment: str,
     where: str,
     on_skip: SkipCallback,
+    trailer_included: bool = False,
 ) -> WetRecord | None:
     """Dispatch by WARC-Type: WET text as it is, an HTML response through main-content
-    extraction first (formats/warc_html.py); any other type is counted by type and skipped."""
+    extraction first (formats/warc_html.py); any other type is counted by type and skipped.
+    `trailer_included`: a conversion payload still ends with its record trailer (the plain-text
+    reader's records), see `payload_lines`."""
     kind = headers.get("warc-type", "").strip()
     if kind == "conversion":
-        return _make_record(headers, payload, segment, where, on_skip)
+        return _make_record(headers, payload, segment, where, on_skip, trailer_included)
     if kind == "response":
         converted = response_to_wet(headers, payload, where, on_skip)
         if converted is None:
@@ -354,10 +385,10 @@ def _iter_plain_wet(
         declared = headers.get("content-length", "")
         if headers.get("warc-type") == "response" and declared.isdigit():
             block = block[: int(declared)]  # drop the record separator after the HTTP body
-        return _record_from_warc(headers, block, segment, where, on_skip)
+        return _record_from_warc(headers, block, segment, where, on_skip, trailer_included=True)
 
     for raw in lines:
-        if raw.rstrip(b"\r\n") == b"WARC/1.0":
+        if raw.strip() == b"WARC/1.0":  # cc_net's record boundary: the stripped line
             rec = finish()
             if rec is not None:
                 yield rec

@@ -1,15 +1,28 @@
-"""CCNet paragraph (line) dedup over a group of shards, with bounded memory.
+"""CCNet paragraph (line) dedup over a group of shards, as cc_net's two-pass `dedup.py` does it.
 
-Pass 1 (`ShardLineHashes.from_documents`): per shard, the sorted unique 64-bit line hashes and
-how often each occurs in the shard. Pass 2 (`GroupDuplicates.from_shards`): the hashes seen two
-or more times anywhere in the group (inside one shard, or in two shards). Every line whose hash is
-in that set is removed from every document, the first occurrence too, which also removes lines
-repeated inside one document.
+The rule (RECIPE.md, CommonCrawl): a line hash is a duplicate when it occurs in TWO OR MORE
+DOCUMENTS of the group; then every copy goes, in the first document too. A line repeated only
+inside one document is not a duplicate: that document keeps its first copy and drops the later
+ones. A document with no line left is dropped by the caller.
 
-Why sorted numpy arrays rather than a Python set: a set of ints costs ~70-100 bytes per line,
-a sorted uint64 array 8. Building the group set concatenates the shards' unique hashes
-(8 B/line), sorts in place and compares neighbours (1 B/line mask): about 9 bytes per line at
-peak, under CCNet's ~12 B/line budget. Membership is a vectorised `np.searchsorted`.
+Pass 1 (`index_shard`), per shard:
+* `ShardLineHashes`: the shard's distinct line hashes in order of first appearance (8 B each) and
+  how many of the shard's documents hold each (uint8, capped at 255; only ">= 2" matters);
+* `ShardLineRefs`: for every line, which of those hashes it has, stored compactly: one bit "first
+  line of the shard with this hash" (that line's hash index is implicit: the next new one), a
+  uint16/uint32 back-reference for every other line, and one bit "an earlier line of the same
+  document has this hash". Pass 2 then never normalizes or hashes a line again.
+
+On disk this is 9 B per distinct line + 2 bits per line + 2-4 B per repeated line: at most
+9.25 B per line (all lines distinct) with uint32 references, against cc_net's ~7-9 B per line
+(its shard set holds 8 B key + 1 B value per distinct hash, but pass 2 re-hashes every line)
+and the 18-19 B per line (8 B hashes in order + 12 B per distinct hash) this replaced.
+
+Pass 2 (`GroupDuplicates.from_shards`): the group's duplicate hashes = those a shard counts in
+>= 2 documents, plus those held by two shards (neighbours of the merged, sorted distinct hashes).
+`shard_keep_mask` turns them into one keep flag per line of a shard, vectorised: a gather over
+the shard's distinct hashes. Memory: the merge buffer (8 B per distinct hash of the group) and
+its neighbour mask (1 B).
 """
 
 from __future__ import annotations
@@ -22,26 +35,31 @@ import numpy as np
 
 from llamapipe.text.ccnet_normalize import hash_lines
 
+#: References fit uint16 while a shard has at most this many distinct lines.
+_UINT16_IDS = 1 << 16
+
 
 @dataclass(slots=True)
 class ShardLineHashes:
-    """Sorted unique line hashes of one shard and their occurrence counts within it."""
+    """Distinct line hashes of one shard, in order of first appearance, and the number of the
+    shard's documents holding each (uint8, capped at 255)."""
 
-    hashes: np.ndarray  # uint64, sorted, unique
-    counts: np.ndarray  # uint32, same length
+    hashes: np.ndarray  # uint64, unique
+    counts: np.ndarray  # uint8, same length
 
     @classmethod
     def from_hash_arrays(cls, arrays: Iterable[np.ndarray]) -> ShardLineHashes:
-        parts = [a for a in arrays if a.size]
-        if not parts:
-            return cls(np.empty(0, np.uint64), np.empty(0, np.uint32))
-        hashes, counts = np.unique(np.concatenate(parts), return_counts=True)
-        return cls(hashes.astype(np.uint64, copy=False), counts.astype(np.uint32))
+        """One array of line hashes per document."""
+        return index_shard(arrays)[0]
 
     @classmethod
     def from_documents(cls, documents: Iterable[Sequence[str]]) -> ShardLineHashes:
         """Hashes of the lines of each document (a document is a sequence of lines)."""
         return cls.from_hash_arrays(hash_lines(lines) for lines in documents)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.hashes.nbytes + self.counts.nbytes)
 
     def save(self, hashes_path: Path, counts_path: Path) -> None:
         np.save(hashes_path, self.hashes, allow_pickle=False)
@@ -50,17 +68,120 @@ class ShardLineHashes:
     @classmethod
     def load(cls, hashes_path: Path, counts_path: Path, mmap: bool = False) -> ShardLineHashes:
         """Read a shard's arrays; with `mmap` they stay in the page cache, off the heap, so a
-        group of 50 shards is merged without holding 12 B/line of shard arrays in memory."""
+        group of 50 shards is merged without holding every shard's arrays in memory."""
         mode = "r" if mmap else None
         hashes = np.load(hashes_path, allow_pickle=False, mmap_mode=mode)
         counts = np.load(counts_path, allow_pickle=False, mmap_mode=mode)
         if hashes.dtype != np.uint64 or hashes.shape != counts.shape:
             raise ValueError(f"{hashes_path}: not a uint64 hash array matching {counts_path}")
+        if counts.dtype != np.uint8:
+            raise ValueError(
+                f"{counts_path}: counts are {counts.dtype}, not uint8 document counts "
+                "(hashes written by an older llamapipe: rebuild the hashes stage)"
+            )
         return cls(hashes, counts)
 
 
+@dataclass(slots=True)
+class ShardLineRefs:
+    """Per line of a shard (documents in reading order): its index into the shard's
+    `ShardLineHashes.hashes`, and whether an earlier line of its document has the same hash."""
+
+    n_lines: int
+    new_bits: np.ndarray  # packed bits: the line is the shard's first with its hash
+    refs: np.ndarray  # uint16 / uint32: hash index of each line that is not new, in order
+    repeat_bits: np.ndarray  # packed bits: an earlier line of the same document has the hash
+
+    def ids(self) -> np.ndarray:
+        """Hash index of every line (uint32)."""
+        new = np.unpackbits(self.new_bits, count=self.n_lines).view(bool)
+        ids = np.empty(self.n_lines, dtype=np.uint32)
+        ids[new] = np.arange(self.n_lines - self.refs.size, dtype=np.uint32)
+        ids[~new] = self.refs
+        return ids
+
+    def repeats(self) -> np.ndarray:
+        return np.unpackbits(self.repeat_bits, count=self.n_lines).view(bool)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.new_bits.nbytes + self.refs.nbytes + self.repeat_bits.nbytes)
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
+            np.savez(
+                fh,
+                n_lines=np.array(self.n_lines, dtype=np.int64),
+                new_bits=self.new_bits,
+                refs=self.refs,
+                repeat_bits=self.repeat_bits,
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> ShardLineRefs:
+        with np.load(path, allow_pickle=False) as data:
+            refs = cls(int(data["n_lines"]), data["new_bits"], data["refs"], data["repeat_bits"])
+        need = (refs.n_lines + 7) // 8
+        if refs.new_bits.size != need or refs.repeat_bits.size != need:
+            raise ValueError(f"{path}: line bitmaps do not cover {refs.n_lines} lines")
+        return refs
+
+
+def index_shard(arrays: Iterable[np.ndarray]) -> tuple[ShardLineHashes, ShardLineRefs]:
+    """Pass 1 of one shard from its documents' line hashes (one array per document).
+
+    One stable sort of all the shard's line hashes gives, per distinct hash, its lines in
+    reading order: the first is the hash's first appearance, and a line whose predecessor in
+    that run belongs to the same document is a repeat inside that document (documents are
+    numbered in reading order, so a run visits each document's lines contiguously)."""
+    parts = [np.asarray(a, dtype=np.uint64) for a in arrays]
+    sizes = np.fromiter((a.size for a in parts), dtype=np.int64, count=len(parts))
+    n = int(sizes.sum())
+    if n == 0:
+        empty = np.empty(0, np.uint8)
+        return (
+            ShardLineHashes(np.empty(0, np.uint64), empty),
+            ShardLineRefs(0, empty, np.empty(0, np.uint16), empty),
+        )
+    hashes = np.concatenate(parts)
+    documents = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)
+    perm = np.argsort(hashes, kind="stable")
+    ranked = hashes[perm]
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=starts[1:])
+    del ranked
+    ranked_docs = documents[perm]
+    del documents
+    new_in_doc = starts.copy()
+    new_in_doc[1:] |= ranked_docs[1:] != ranked_docs[:-1]
+    del ranked_docs
+    run_starts = np.flatnonzero(starts)
+    doc_counts = np.add.reduceat(new_in_doc.astype(np.int64), run_starts)
+    first_line = perm[run_starts]  # stable sort: the earliest line of each hash
+    appearance = np.argsort(first_line, kind="stable")  # sorted-hash index, by first line
+    renumber = np.empty(run_starts.size, dtype=np.uint32)
+    renumber[appearance] = np.arange(run_starts.size, dtype=np.uint32)
+    ids = np.empty(n, dtype=np.uint32)
+    ids[perm] = renumber[np.cumsum(starts) - 1]
+    repeat = np.empty(n, dtype=bool)
+    repeat[perm] = ~new_in_doc
+    is_new = np.zeros(n, dtype=bool)
+    is_new[first_line] = True
+    distinct = hashes[np.sort(first_line)]
+    ref_type = np.uint16 if distinct.size <= _UINT16_IDS else np.uint32
+    shard = ShardLineHashes(distinct, np.minimum(doc_counts[appearance], 255).astype(np.uint8))
+    refs = ShardLineRefs(
+        n_lines=n,
+        new_bits=np.packbits(is_new),
+        refs=ids[~is_new].astype(ref_type),
+        repeat_bits=np.packbits(repeat),
+    )
+    return shard, refs
+
+
 class GroupDuplicates:
-    """The set of line hashes occurring at least twice in a group of shards."""
+    """The line hashes occurring in at least two documents of a group of shards (sorted)."""
 
     def __init__(self, duplicates: np.ndarray, total_unique_lines: int = 0) -> None:
         self.duplicates = np.ascontiguousarray(duplicates, dtype=np.uint64)
@@ -68,10 +189,11 @@ class GroupDuplicates:
 
     @classmethod
     def from_shards(cls, shards: Iterable[ShardLineHashes]) -> GroupDuplicates:
-        """Merge shards: a hash is a duplicate if a shard counts it >= 2 or two shards hold it.
+        """Merge shards: a hash is a duplicate if a shard counts it in >= 2 documents or two
+        shards hold it (cc_net's `FlatHashSet` merge: contained | value).
 
         Pass memory-mapped shards (`ShardLineHashes.load(..., mmap=True)`) to keep the heap at
-        the merge buffer (8 B/line) plus the neighbour mask (1 B/line)."""
+        the merge buffer (8 B per distinct line) plus the neighbour mask (1 B)."""
         shard_list = list(shards)
         total = sum(int(s.hashes.size) for s in shard_list)
         merged = np.empty(total, dtype=np.uint64)
@@ -105,6 +227,17 @@ class GroupDuplicates:
         return dup[pos] == hashes
 
 
+def shard_keep_mask(
+    group: GroupDuplicates, shard: ShardLineHashes, refs: ShardLineRefs
+) -> np.ndarray:
+    """Keep flag of every line of a shard (reading order): its hash is not a group duplicate
+    and no earlier line of its document has it. One lookup per distinct hash, then a gather."""
+    duplicate = group.contains(np.asarray(shard.hashes))
+    keep = ~duplicate[refs.ids()]
+    keep &= ~refs.repeats()
+    return keep
+
+
 @dataclass(slots=True)
 class DedupResult:
     """Lines kept from one document, with CCNet's bookkeeping."""
@@ -112,6 +245,8 @@ class DedupResult:
     kept_lines: list[str]
     line_ids: list[int]
     original_nlines: int
+    #: Characters of the document's lines joined by newlines (CCNet's `original_length` is the
+    #: record's Content-Length instead: `FilteredPage` takes it from the record).
     original_length: int
 
     @property
@@ -119,28 +254,34 @@ class DedupResult:
         return "\n".join(self.kept_lines)
 
 
-def dedup_document(
-    lines: Sequence[str], group: GroupDuplicates, hashes: np.ndarray | None = None
-) -> DedupResult:
-    """Drop the document's lines that are duplicated in the group, and in-document repeats.
+def first_in_document(hashes: np.ndarray) -> np.ndarray:
+    """Mask of the lines whose hash no earlier line of the document has."""
+    first = np.zeros(hashes.shape, dtype=bool)
+    first[np.unique(hashes, return_index=True)[1]] = True
+    return first
 
-    With group counts built from every shard, a line repeated inside a document already counts
-    twice and goes entirely; the in-document check below also covers documents whose shard was
-    not part of the hashed group (then the first occurrence is kept).
-    """
-    if hashes is None:
-        hashes = hash_lines(lines)
-    elif hashes.shape != (len(lines),):
-        raise ValueError(f"{hashes.shape[0]} hashes for {len(lines)} lines")
-    keep = ~group.contains(hashes)
-    values = hashes.tolist()
-    if len(set(values)) < len(values):
-        # In-document repeats: only a hash's first line may stay (np.unique's return_index
-        # gives first occurrences). A duplicate hash is dropped on every line, so this and
-        # the group mask compose in any order.
-        first = np.zeros(len(values), dtype=bool)
-        first[np.unique(hashes, return_index=True)[1]] = True
-        keep &= first
+
+def dedup_document(
+    lines: Sequence[str],
+    group: GroupDuplicates,
+    hashes: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
+) -> DedupResult:
+    """Drop the document's lines that are duplicated in the group, and in-document repeats
+    (the first copy of a line repeated only inside this document stays).
+
+    `keep`: the page's slice of `shard_keep_mask` when known (the filter pass); otherwise the
+    mask is computed from `hashes` (computed from the lines when not given)."""
+    if keep is None:
+        if hashes is None:
+            hashes = hash_lines(lines)
+        elif hashes.shape != (len(lines),):
+            raise ValueError(f"{hashes.shape[0]} hashes for {len(lines)} lines")
+        keep = ~group.contains(hashes)
+        if len(lines) > 1:
+            keep &= first_in_document(hashes)
+    elif keep.shape != (len(lines),):
+        raise ValueError(f"{keep.shape[0]} keep flags for {len(lines)} lines")
     ids = np.flatnonzero(keep).tolist()
     return DedupResult(
         kept_lines=[lines[i] for i in ids],

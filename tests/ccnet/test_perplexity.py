@@ -55,24 +55,27 @@ def _models(run_dir: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.slow
-def test_perplexity_is_ccnets_per_line_formula(ccnet_run, realdata: Path) -> None:
+def test_perplexity_is_ccnets_whole_document_formula(ccnet_run, realdata: Path) -> None:
+    """Default unit: the page normalized as one string (newlines deleted), scored once. The
+    per-line option gives another number. cc_net itself is compared in test_ccnet_parity.py."""
     sp_path, lm_path = _models(ccnet_run.run_dir)
-    scorer = PerplexityScorer(sp_path, lm_path)
     with gzip.open(realdata / "commoncrawl" / CCNET_HEAD, "rt") as fh:
         text = json.loads(fh.readline())["text"]
     sp = spm.SentencePieceProcessor(model_file=str(sp_path))
     lm = kenlm.Model(str(lm_path))
+    glued = sp.encode(normalize_for_lm(text), out_type=str)
+    expected = round(10 ** (-lm.score(" ".join(glued)) / (len(glued) + 1)), 1)
+    assert PerplexityScorer(sp_path, lm_path).perplexity(text) == expected
     log_sum, length = 0.0, 0
     for line in text.split("\n"):
         pieces = sp.encode(normalize_for_lm(line), out_type=str)
         log_sum += lm.score(" ".join(pieces))
         length += len(pieces) + 1
-    expected = round(10 ** (-log_sum / length), 1)
-    assert scorer.perplexity(text) == expected
-    # cc_net's whole-document normalization deletes the newlines: a different (wrong) number
-    glued = sp.encode(normalize_for_lm(text), out_type=str)
-    glued_pp = round(10 ** (-lm.score(" ".join(glued)) / (len(glued) + 1)), 1)
-    assert glued_pp != expected
+    per_line = round(10 ** (-log_sum / length), 1)
+    assert PerplexityScorer(sp_path, lm_path, unit="line").perplexity(text) == per_line
+    assert per_line != expected
+    with pytest.raises(ValueError, match="perplexity unit"):
+        PerplexityScorer(sp_path, lm_path, unit="sentence")
 
 
 def _spam_texts(path: Path) -> list[str]:

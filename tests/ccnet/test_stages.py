@@ -66,7 +66,7 @@ def test_output_fields_as_ccnet_specifies(ccnet_run, realdata: Path) -> None:
         assert meta["cc_segment"] in {p.rsplit("/", 1)[-1] for p in ccnet_run.inputs}
         lines = rec.raw_content.split("\n")
         assert meta["original_nlines"] == len(lines)
-        assert meta["original_length"] == len(rec.raw_content)
+        assert meta["original_length"] == rec.length  # cc_net: the record's Content-Length
         assert doc.text.split("\n") == [lines[i] for i in meta["line_ids"]]
         assert meta["nlines"] == len(meta["line_ids"]) and meta["length"] == len(doc.text)
         assert meta["language"] == "en"

@@ -48,9 +48,12 @@ def test_2019_shards_fields(realdata: Path) -> None:
     assert first.title == "A New Home?"
     assert first.cc_segment == SHARD0
     assert first.length == 3804  # Content-Length of the record
-    assert first.raw_content.startswith("March 03, 2018 - After a great deal of discussion")
+    # cc_net's lines: the empty line after the title is kept as a line, and so is the one the
+    # record trailer adds after a payload that does not end with a newline
     lines = first.raw_content.split("\n")
-    assert first.nlines == len(lines) and all(line == line.strip() and line for line in lines)
+    assert lines[0] == "" and lines[1].startswith("March 03, 2018 - After a great deal of")
+    assert lines[-1] == "" and lines[-2].endswith("Attribution-ShareAlike 3.0 License")
+    assert first.nlines == len(lines) == 59 and all(line == line.strip() for line in lines)
     assert first.language is None  # 2019 WET files have no language header
     records1, _ = _read(realdata / CC / SHARD1)
     assert len(records1) == 167

@@ -6,6 +6,8 @@ reference-classifier threshold of RedPajama v1's CCNet reproduction; "ours" are 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from llamapipe.config.base import StrictModel
@@ -34,6 +36,10 @@ class LanguageModelConfig(StrictModel):
     cutoffs: dict[str, tuple[float, float]] | None = None
     #: CCNet: head < p30 <= middle < p60 <= tail.
     percentiles: tuple[float, float] = (30.0, 60.0)
+    #: What KenLM scores: "document" = CCNet's (the whole deduplicated page normalized as one
+    #: string, newlines removed, scored once); "line" = each line alone (not CCNet's: other
+    #: perplexities than its published cutoffs assume). text/perplexity.py.
+    perplexity_unit: Literal["document", "line"] = "document"
     #: CCNet/LLaMA: head and middle are kept.
     keep_buckets: list[str] = Field(default_factory=lambda: ["head", "middle"])
     #: Crawl documents per language scored to compute cutoffs (ours).

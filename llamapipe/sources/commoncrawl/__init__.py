@@ -3,11 +3,12 @@ pages (RECIPE.md "CommonCrawl, CCNet-style").
 
 Sub-stages, each resumable on its own (run dir folders):
 
-1. ``ingest/commoncrawl/hashes``  per WET shard: sorted unique line hashes + counts (.npy)
+1. ``ingest/commoncrawl/hashes``  per WET shard: distinct line hashes + document counts, and
+                                 per line its hash index (paragraph_dedup.py `index_shard`)
 2. ``ccnet-models``              per language: SentencePiece + KenLM (trained on the Wikipedia
                                  stage's output, or supplied) and perplexity cutoffs
-3. ``ingest/commoncrawl/filtered``  per shard: paragraph dedup against the shard's group, language
-                                 id, perplexity and bucket
+3. ``ingest/commoncrawl/filtered``  per shard: paragraph dedup against the shard's group (every
+                                 page's result in dedup/), language id, perplexity and bucket
 4. ``ingest/commoncrawl/classifier-model``  the fastText Wikipedia-reference classifier
 5. ``ingest/commoncrawl/classified``  per shard: P(reference) >= threshold
 6. ``ingest/commoncrawl``         exact document dedup across all dumps, first occurrence wins
@@ -23,7 +24,7 @@ from llamapipe.sources.commoncrawl.classifier import (
     process_classified,
     process_train_classifier,
 )
-from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, wet_plan
+from llamapipe.sources.commoncrawl.groups import DEDUP_FORMAT, HASHES_STAGE, wet_plan
 from llamapipe.sources.commoncrawl.models import MODELS_STAGE, WIKIPEDIA_STAGE, process_models
 from llamapipe.sources.commoncrawl.stages import (
     CLASSIFIED_STAGE,
@@ -61,11 +62,17 @@ def _stage_config(section: CommonCrawlSourceConfig, keys: set[str] | None = None
 def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpec]:
     """The six sub-stages for one `[sources.commoncrawl]` section (tests call this directly)."""
     wet_keys = {"inputs", "min_length", "group_size", "cache_dir", "retries"}
-    hashes_cfg = _stage_config(section, wet_keys)
-    models_cfg = _stage_config(
+    # The dedup format/rule version travels in the first stage's config, hence (through the
+    # upstream digests) in every later stage's fingerprint: old run dirs are rebuilt.
+    hashes_cfg = {**_stage_config(section, wet_keys), "dedup_format": DEDUP_FORMAT}
+    filtered_cfg = _stage_config(
         section, wet_keys | {"languages", "lid_threshold", "lid_model", "lm"}
     )
-    filtered_cfg = models_cfg
+    # Which buckets are kept does not change the models or the cutoffs: not in their config.
+    models_cfg = {
+        **filtered_cfg,
+        "lm": {k: v for k, v in filtered_cfg["lm"].items() if k != "keep_buckets"},
+    }
     # Each stage's config holds only the keys it reads: changing the classifier threshold must
     # not redo the dedup/LID/LM pass. Upstream changes still propagate through the upstream
     # manifests' digests.

@@ -15,7 +15,7 @@ import numpy as np
 
 from llamapipe.formats.wet import WetRecord, read_wet, segment_name
 from llamapipe.text.langid import LanguageIdentifier
-from llamapipe.text.paragraph_dedup import GroupDuplicates, dedup_document
+from llamapipe.text.paragraph_dedup import DedupResult, GroupDuplicates, dedup_document
 from llamapipe.text.perplexity import bucket_for
 
 if TYPE_CHECKING:
@@ -94,6 +94,10 @@ class FilteredPage:
         return meta
 
 
+#: Called with every page and its dedup result before language id (the dedup audit).
+DedupObserver = Callable[[CrawlPage, DedupResult], None]
+
+
 def dedup_and_identify(
     page: CrawlPage,
     group: GroupDuplicates,
@@ -102,10 +106,15 @@ def dedup_and_identify(
     lid_threshold: float,
     removed: Callable[[str], None],
     line_hashes: np.ndarray | None = None,
+    line_keep: np.ndarray | None = None,
+    on_dedup: DedupObserver | None = None,
 ) -> FilteredPage | None:
     """CCNet order: paragraph dedup, then language id on the deduplicated text.
-    `line_hashes`: the page's line hashes when already known (from the hash pass)."""
-    result = dedup_document(page.lines, group, line_hashes)
+    `line_keep`: the page's keep flags from the hash pass (`shard_keep_mask`); else
+    `line_hashes`: its line hashes when already known; else they are computed here."""
+    result = dedup_document(page.lines, group, line_hashes, line_keep)
+    if on_dedup is not None:
+        on_dedup(page, result)
     if not result.kept_lines:
         removed(REMOVED_ALL_LINES_DUPLICATED)
         return None
@@ -122,7 +131,7 @@ def dedup_and_identify(
         text=text,
         line_ids=result.line_ids,
         original_nlines=result.original_nlines,
-        original_length=result.original_length,
+        original_length=page.record.length,  # CCNet: the record's Content-Length
         language=language,
         language_score=score,
     )
@@ -144,12 +153,14 @@ def score_pages(pages: Sequence[FilteredPage], models: Mapping[str, LanguageMode
 
 def filter_pages(
     pages: Sequence[CrawlPage],
-    line_hashes: Sequence[np.ndarray | None],
+    line_hashes: Sequence[np.ndarray | None] | None,
     group: GroupDuplicates,
     lid: LanguageIdentifier,
     models: Mapping[str, LanguageModel],
     lid_threshold: float,
     removed: Callable[[str], None],
+    line_keep: Sequence[np.ndarray] | None = None,
+    on_dedup: DedupObserver | None = None,
 ) -> list[FilteredPage]:
     """Dedup + language id + perplexity of a batch of pages, one step at a time.
 
@@ -158,11 +169,22 @@ def filter_pages(
     alone; running each step over the whole batch before the next keeps one model's tables hot
     in the CPU caches instead of alternating fastText, SentencePiece and KenLM per page, which
     measured 10-18% faster per page on the real sample shards (bench/bench_ccnet.py).
+    Per page, `line_keep` (keep flags from the hash pass) or `line_hashes` may be given.
     """
     languages = set(models)
     passed = []
-    for page, hashes in zip(pages, line_hashes, strict=True):
-        kept = dedup_and_identify(page, group, lid, languages, lid_threshold, removed, hashes)
+    for i, page in enumerate(pages):
+        kept = dedup_and_identify(
+            page,
+            group,
+            lid,
+            languages,
+            lid_threshold,
+            removed,
+            line_hashes[i] if line_hashes is not None else None,
+            line_keep[i] if line_keep is not None else None,
+            on_dedup,
+        )
         if kept is not None:
             passed.append(kept)
     score_pages(passed, models)

@@ -5,11 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from llamapipe.engine import ShardSpec
 from llamapipe.formats.wet import expand_inputs
-from llamapipe.text.paragraph_dedup import GroupDuplicates, ShardLineHashes
+from llamapipe.text.paragraph_dedup import (
+    GroupDuplicates,
+    ShardLineHashes,
+    ShardLineRefs,
+    shard_keep_mask,
+)
 
 HASHES_STAGE = "ingest/commoncrawl/hashes"
+#: Version of the hashes stage's files and of the dedup rule, in the stage configs: a run dir
+#: written by an older llamapipe (line counts instead of document counts, per-line hashes
+#: in `lines/*.npy`) is rebuilt instead of being read with the wrong meaning.
+DEDUP_FORMAT = "ccnet-two-pass-v2"
 
 
 def wet_inputs(config: dict[str, Any]) -> list[str]:
@@ -30,13 +41,22 @@ def wet_plan(config: dict[str, Any]) -> list[ShardSpec]:
 
 
 def hash_paths(hashes_dir: Path, index: int) -> tuple[Path, Path]:
+    """A shard's distinct line hashes (uint64, first appearance order) and, per hash, how many
+    of its documents hold it (uint8)."""
     return hashes_dir / "hashes" / f"{index:05d}.npy", hashes_dir / "counts" / f"{index:05d}.npy"
 
 
-def line_hashes_path(hashes_dir: Path, index: int) -> Path:
-    """Every kept page's line hashes in reading order (8 B/line): the filter pass reuses them
-    instead of normalizing and hashing every line a second time."""
-    return hashes_dir / "lines" / f"{index:05d}.npy"
+def line_refs_path(hashes_dir: Path, index: int) -> Path:
+    """The shard's `ShardLineRefs` (per line: its hash index, in-document repeat): the filter
+    pass reuses them instead of normalizing and hashing every line a second time."""
+    return hashes_dir / "lines" / f"{index:05d}.npz"
+
+
+def shard_keep(hashes_dir: Path, group: GroupDuplicates, index: int) -> np.ndarray:
+    """Keep flag of every line of shard `index` (reading order) under the group's dedup."""
+    shard = ShardLineHashes.load(*hash_paths(hashes_dir, index), mmap=True)
+    refs = ShardLineRefs.load(line_refs_path(hashes_dir, index))
+    return shard_keep_mask(group, shard, refs)
 
 
 _group_cache: dict[tuple[str, tuple[int, ...]], GroupDuplicates] = {}

@@ -62,6 +62,8 @@ def load_language_models(models_dir: Path, languages: list[str]) -> dict[str, La
             scorer=PerplexityScorer(
                 sp if sp.is_absolute() else models_dir / sp,
                 lm if lm.is_absolute() else models_dir / lm,
+                # recorded by the stage; model dirs from before the option scored by line
+                unit=info.get("perplexity_unit", "line"),
             ),
             cutoffs=(float(info["cutoffs"][0]), float(info["cutoffs"][1])),
         )
@@ -192,7 +194,8 @@ def process_models(ctx: ShardContext) -> None:
     """One shard per language: models (trained or supplied) and cutoffs -> `<lang>.json`."""
     language = ctx.shard.params["language"]
     lm_cfg = ctx.config["lm"]
-    info: dict[str, Any] = {"language": language}
+    unit = lm_cfg.get("perplexity_unit", "document")
+    info: dict[str, Any] = {"language": language, "perplexity_unit": unit}
     if lm_cfg["models_dir"]:
         supplied = Path(lm_cfg["models_dir"])
         sp_model = supplied / f"{language}.sp.model"
@@ -203,14 +206,14 @@ def process_models(ctx: ShardContext) -> None:
         info.update(
             sp_model=str(sp_model.resolve()), lm_model=str(lm_model.resolve()), trained=False
         )
-        scorer = PerplexityScorer(sp_model, lm_model)
+        scorer = PerplexityScorer(sp_model, lm_model, unit)
     else:
         sp_model, lm_model, n_lines = train_language_model(ctx, language, lm_cfg)
         info.update(
             sp_model=sp_model.name, lm_model=lm_model.name, trained=True, train_lines=n_lines
         )
         ctx.counters.add(f"train_lines_{language}", n_lines)
-        scorer = PerplexityScorer(sp_model, lm_model)
+        scorer = PerplexityScorer(sp_model, lm_model, unit)
 
     given = (lm_cfg["cutoffs"] or {}).get(language)
     if given is not None:

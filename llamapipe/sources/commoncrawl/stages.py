@@ -13,6 +13,7 @@ from llamapipe.engine import FinalizeContext, ShardContext
 from llamapipe.errors import InputError
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.formats.wet import is_normal_skip
+from llamapipe.sources.commoncrawl.dedup_audit import DedupAuditWriter, audit_path
 from llamapipe.sources.commoncrawl.documents import (
     REMOVED_TOO_SHORT,
     SOURCE,
@@ -24,13 +25,14 @@ from llamapipe.sources.commoncrawl.documents import (
 from llamapipe.sources.commoncrawl.groups import (
     HASHES_STAGE,
     hash_paths,
-    line_hashes_path,
+    line_refs_path,
     load_group,
+    shard_keep,
 )
 from llamapipe.sources.commoncrawl.models import MODELS_STAGE, load_language_models
 from llamapipe.text.ccnet_normalize import hash_lines
 from llamapipe.text.langid import LanguageIdentifier
-from llamapipe.text.paragraph_dedup import ShardLineHashes
+from llamapipe.text.paragraph_dedup import DedupResult, index_shard
 
 FILTERED_STAGE = "ingest/commoncrawl/filtered"
 CLASSIFIED_STAGE = "ingest/commoncrawl/classified"
@@ -59,10 +61,10 @@ def _skip_reporter(ctx: ShardContext, ref: str):
 
 
 def process_hashes(ctx: ShardContext) -> None:
-    """Pass 1: the shard's sorted unique line hashes and their counts."""
+    """Pass 1: the shard's distinct line hashes with their document counts, and per line its
+    hash index and in-document repeat flag (`index_shard`; layout in groups.py)."""
     ref = ctx.shard.inputs[0]
     arrays = []
-    lines = 0
     for page in iter_pages(
         ref,
         ctx.config["min_length"],
@@ -73,35 +75,58 @@ def process_hashes(ctx: ShardContext) -> None:
     ):
         ctx.counters.add("docs_in")
         arrays.append(hash_lines(page.lines))
-        lines += len(page.lines)
-    in_order = np.concatenate(arrays) if arrays else np.empty(0, np.uint64)
+    shard, refs = index_shard(arrays)
     del arrays
-    np.save(ctx.output(str(line_hashes_path(Path("."), ctx.shard.index))), in_order)
-    shard = ShardLineHashes.from_hash_arrays([in_order])
     hashes_path, counts_path = hash_paths(Path("."), ctx.shard.index)
     shard.save(ctx.output(str(hashes_path)), ctx.output(str(counts_path)))
-    ctx.counters.add("lines", lines)
+    refs.save(ctx.output(str(line_refs_path(Path("."), ctx.shard.index))))
+    ctx.counters.add("lines", refs.n_lines)
     ctx.counters.add("unique_lines", int(shard.hashes.size))
+    ctx.counters.add("hash_bytes", shard.nbytes + refs.nbytes)
 
 
 def process_filtered(ctx: ShardContext) -> None:
-    """Pass 2: paragraph dedup, language id, perplexity and bucket of every page of one shard."""
+    """Pass 2: paragraph dedup, language id, perplexity and bucket of every page of one shard.
+
+    Every page's dedup result is written to `dedup/<shard>.parquet` (dedup_audit.py) before
+    language id or the buckets drop it."""
     cfg = ctx.config
     ref = ctx.shard.inputs[0]
     hashes_dir = ctx.upstream_dir(HASHES_STAGE)
     group = load_group(hashes_dir, ctx.shard.params["group"])
-    line_hashes = np.load(line_hashes_path(hashes_dir, ctx.shard.index), mmap_mode="r")
+    keep = shard_keep(hashes_dir, group, ctx.shard.index)
     offset = 0
     lid = LanguageIdentifier(cfg["lid_model"])
     models = load_language_models(ctx.upstream_dir(MODELS_STAGE), cfg["languages"])
     keep_buckets = set(cfg["lm"]["keep_buckets"])
     pages: list[CrawlPage] = []
-    page_hashes: list[np.ndarray] = []
+    page_keep: list[np.ndarray] = []
+    audit = DedupAuditWriter(ctx.output(str(audit_path(Path("."), ctx.shard.name))))
+
+    def record_dedup(page: CrawlPage, result: DedupResult) -> None:
+        rec = page.record
+        audit.add(
+            doc_id(rec.cc_segment, page.index),
+            rec.url,
+            rec.digest,
+            result.original_nlines,
+            rec.length,
+            result.line_ids,
+            len(result.text),
+        )
 
     def flush(writer: Any) -> None:
         """Filter the pending batch (see `filter_pages`) and write its kept pages in order."""
         for kept in filter_pages(
-            pages, page_hashes, group, lid, models, cfg["lid_threshold"], ctx.counters.removed
+            pages,
+            None,
+            group,
+            lid,
+            models,
+            cfg["lid_threshold"],
+            ctx.counters.removed,
+            line_keep=page_keep,
+            on_dedup=record_dedup,
         ):
             ctx.counters.add("lines_after_dedup", len(kept.line_ids))
             if kept.bucket not in keep_buckets:
@@ -119,9 +144,9 @@ def process_filtered(ctx: ShardContext) -> None:
                 )
             )
         pages.clear()
-        page_hashes.clear()
+        page_keep.clear()
 
-    with ctx.document_writer() as writer:
+    with audit, ctx.document_writer() as writer:
         for page in iter_pages(
             ref,
             cfg["min_length"],
@@ -135,15 +160,15 @@ def process_filtered(ctx: ShardContext) -> None:
             ctx.counters.add("bytes_in", len(raw) if raw.isascii() else len(raw.encode("utf-8")))
             ctx.counters.add("lines_in", len(page.lines))
             end = offset + len(page.lines)
-            if end > line_hashes.size:
+            if end > keep.size:
                 raise InputError(f"{ref}: {CHANGED_SINCE_HASHED}")
             pages.append(page)
-            page_hashes.append(np.asarray(line_hashes[offset:end]))
+            page_keep.append(keep[offset:end])
             offset = end
             if len(pages) >= FILTER_BATCH_PAGES:
                 flush(writer)
         flush(writer)
-    if offset != line_hashes.size:
+    if offset != keep.size:
         raise InputError(f"{ref}: {CHANGED_SINCE_HASHED}")
 
 
