@@ -9,7 +9,11 @@ The LM and the classifier are trained on the Wikipedia stage's output of the rea
 from __future__ import annotations
 
 import gzip
+import importlib
+import os
 import shutil
+import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +29,18 @@ from llamapipe.text.kenlm_tools import KenLMToolMissing, find_kenlm_binary
 ENWIKI = "gensim_enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml.bz2"
 SHARDS = ["CC-MAIN-2019-30-sample-00.warc.wet.gz", "CC-MAIN-2019-30-sample-01.warc.wet.gz"]
 DUMP_COPY = "CC-MAIN-2019-35-copy-of-sample-01.warc.wet.gz"
+CC_NET_TARBALL = "cc_net-bda555b.tar.gz"
+#: What cc_net's `process_wet_file.parse_doc` reads at positions 1..8 of a record's headers.
+CC_NET_HEADER_ORDER = (
+    "warc-type",
+    "warc-target-uri",
+    "warc-date",
+    "warc-record-id",
+    "warc-refers-to",
+    "warc-block-digest",
+    "content-type",
+    "content-length",
+)
 
 
 @dataclass
@@ -77,6 +93,53 @@ def ccnet_run(realdata: Path, tmp_path_factory: pytest.TempPathFactory) -> CCNet
     for spec in stages:
         results[spec.name] = run_stage(spec, run_dir, executor="inprocess")
     return CCNetRun(run_dir, inputs, section, stages, results)
+
+
+def _headers_by_name(parse_doc):
+    """cc_net's own `parse_doc`, fed the headers it wants at the positions it reads them from.
+
+    cc_net reads WARC headers by position, and these files (like current Common Crawl dumps)
+    write them in another order: the shim only reorders the header lines by name (the oracle
+    README calls this fair); the parsing itself stays cc_net's."""
+
+    def by_name(headers: list[str], doc: list[str]):
+        if not headers:
+            return parse_doc(headers, doc)
+        named = {}
+        for line in headers[1:]:
+            key, _, value = line.partition(":")
+            named[key.strip().lower()] = value.strip()
+        ordered = [headers[0]] + [f"{key}: {named.get(key, '')}" for key in CC_NET_HEADER_ORDER]
+        return parse_doc(ordered, doc)
+
+    return by_name
+
+
+@pytest.fixture(scope="session")
+def cc_net(realdata: Path, tmp_path_factory: pytest.TempPathFactory):
+    """facebookresearch/cc_net at bda555b (its 1.0.0 code), imported from the oracle tarball
+    (../shared/oracles or $LLAMAPIPE_ORACLES) as the reference to compare against. Its modules
+    need numpy, sentencepiece, fasttext, kenlm, pandas, func_argparse and bs4 (the dev extra)."""
+    root = Path(os.environ.get("LLAMAPIPE_ORACLES", realdata.parent / "oracles"))
+    tarball = root / CC_NET_TARBALL
+    if not tarball.is_file():
+        pytest.skip(f"cc_net oracle source not found at {tarball} (set LLAMAPIPE_ORACLES)")
+    for module in ("func_argparse", "bs4", "pandas"):
+        pytest.importorskip(module, reason=f"cc_net's modules import {module} (dev extra)")
+    src = tmp_path_factory.mktemp("cc_net_src")
+    with tarfile.open(tarball) as tar:
+        tar.extractall(src, filter="data")
+    sys.path.insert(0, str(src))
+    try:
+        names = ("process_wet_file", "dedup", "perplexity", "split_by_lang", "text_normalizer")
+        modules = {name: importlib.import_module(f"cc_net.{name}") for name in names}
+        pwf = modules["process_wet_file"]
+        pwf.parse_doc = _headers_by_name(pwf.parse_doc)  # group_by_docs looks it up globally
+        yield SimpleNamespace(**modules)
+    finally:
+        sys.path.remove(str(src))
+        for name in [m for m in sys.modules if m == "cc_net" or m.startswith("cc_net.")]:
+            del sys.modules[name]
 
 
 @pytest.fixture(scope="session")
