@@ -159,18 +159,20 @@ def index_shard(arrays: Iterable[np.ndarray]) -> tuple[ShardLineHashes, ShardLin
     run_starts = np.flatnonzero(starts)
     doc_counts = np.add.reduceat(new_in_doc.astype(np.int64), run_starts)
     first_line = perm[run_starts]  # stable sort: the earliest line of each hash
-    appearance = np.argsort(first_line, kind="stable")  # sorted-hash index, by first line
-    renumber = np.empty(run_starts.size, dtype=np.uint32)
-    renumber[appearance] = np.arange(run_starts.size, dtype=np.uint32)
+    is_new = np.zeros(n, dtype=bool)
+    is_new[first_line] = True
+    # Rank of each (sorted) hash by first appearance, without a second sort: the number of
+    # first lines before its own.
+    renumber = (np.cumsum(is_new, dtype=np.uint32) - np.uint32(1))[first_line]
     ids = np.empty(n, dtype=np.uint32)
     ids[perm] = renumber[np.cumsum(starts) - 1]
     repeat = np.empty(n, dtype=bool)
     repeat[perm] = ~new_in_doc
-    is_new = np.zeros(n, dtype=bool)
-    is_new[first_line] = True
-    distinct = hashes[np.sort(first_line)]
+    distinct = hashes[is_new]
+    counts = np.empty(run_starts.size, dtype=np.uint8)
+    counts[renumber] = np.minimum(doc_counts, 255)
     ref_type = np.uint16 if distinct.size <= _UINT16_IDS else np.uint32
-    shard = ShardLineHashes(distinct, np.minimum(doc_counts[appearance], 255).astype(np.uint8))
+    shard = ShardLineHashes(distinct, counts)
     refs = ShardLineRefs(
         n_lines=n,
         new_bits=np.packbits(is_new),
