@@ -295,7 +295,10 @@ def _record_from_warc(
         converted = response_to_wet(headers, payload, where, on_skip)
         if converted is None:
             return None
-        return _make_record(converted[0], converted[1], segment, where, on_skip)
+        # extracted text, not a record block: no trailer line to account for
+        return _make_record(
+            converted[0], converted[1], segment, where, on_skip, trailer_included=True
+        )
     on_skip(f"{SKIP_RECORD_TYPE}:{kind or 'missing'}", where)
     return None
 
