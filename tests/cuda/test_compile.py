@@ -14,6 +14,7 @@ pytestmark = CUDA
 
 
 def _train(model: torch.nn.Module, steps: int) -> list[float]:
+    model.zero_grad(set_to_none=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
     losses = []
     for step in range(steps):
