@@ -35,6 +35,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import shlex
 import signal
 import subprocess
@@ -260,6 +261,7 @@ def _run_child(cmd: list[str], timeout: float, log) -> tuple[int | None, str]:
     Returns (exit status or None on timeout, the output's tail)."""
     log.write(f"\n$ {shlex.join(cmd)}\n")
     log.flush()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile(mode="w+") as capture:
         proc = subprocess.Popen(
             cmd,
@@ -278,6 +280,9 @@ def _run_child(cmd: list[str], timeout: float, log) -> tuple[int | None, str]:
             rc = None
         capture.seek(0)
         output = capture.read()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    output += f"\n[gpu_check] child CPU time {cpu:.1f} s\n"
     log.write(output)
     log.flush()
     return rc, output[-3000:]
