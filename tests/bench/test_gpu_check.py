@@ -180,3 +180,50 @@ def test_schema_check_names_what_is_wrong(dry_run) -> None:
     assert any("hf_sdpa.tokens_per_s" in e for e in errors)
     assert any("matmul is failed without a reason" in e for e in errors)
     assert any("device.driver" in e for e in errors)
+
+
+def test_a_child_past_its_limit_is_killed_with_its_children(tmp_path: Path) -> None:
+    """The part runner's timeout: the child and a grandchild it started (as inductor's compile
+    workers are) are both gone when it returns."""
+    import os
+    import time
+
+    from bench.gpu_check import _reason, _run_child
+
+    pid_file = tmp_path / "grandchild.pid"
+    script = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "print('started', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    with (tmp_path / "log").open("w") as log:
+        rc, output = _run_child([sys.executable, "-c", script], timeout=3, log=log)
+    assert rc is None and time.monotonic() - started < 10
+    assert "started" in output and _reason(output) == "started"
+    grandchild = int(pid_file.read_text())
+    for _ in range(50):
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"grandchild {grandchild} survived the timeout")
+
+
+def test_pytest_verbose_lines_give_the_outcomes_of_a_stopped_run() -> None:
+    from bench.gpu_check import _verbose_cases
+
+    output = (
+        "tests/cuda/test_compile.py::test_compiled_blocks_equal_eager_fp32 PASSED [ 10%]\n"
+        "tests/cuda/test_attention_kernels.py::test_sdpa_cuda_paths_match_naive[gqa] FAILED\n"
+        "collected 15 items\n"
+    )
+    cases = _verbose_cases(output)
+    assert [(c["name"], c["outcome"]) for c in cases] == [
+        ("tests.cuda.test_compile::test_compiled_blocks_equal_eager_fp32", "passed"),
+        ("tests.cuda.test_attention_kernels::test_sdpa_cuda_paths_match_naive[gqa]", "failed"),
+    ]
