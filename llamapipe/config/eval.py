@@ -57,7 +57,8 @@ def parse_size(text: str | int) -> int:
 
 
 class EvalTask(StrictModel):
-    """One multiple-choice task file (JSONL; schema autodetected, see evaluation/tasks.py)."""
+    """One task file (JSONL; schema and kind autodetected, see evaluation/tasks.py and
+    evaluation/task_schemas.py): multiple choice, WinoGrande, LAMBADA, QA, GSM8K, MATH, code."""
 
     name: str
     path: str
@@ -69,6 +70,21 @@ class EvalTask(StrictModel):
     #: Also report acc_uncond: choices ranked by log P(choice | prompt) - log P(choice |
     #: "Answer:"), the paper's normalisation for OpenBookQA/BoolQ/ARC (one extra pass a choice).
     unconditional_norm: bool = False
+    #: Generative tasks: tokens to generate; None: 32 (QA), 256 (GSM8K, code), 384 (MATH).
+    max_new_tokens: int | None = Field(None, ge=1)
+    #: Generative tasks: stop strings; None: the kind's (QA: newline, ".", ",").
+    stop: list[str] | None = None
+    #: Sampled generations per item: maj@k for GSM8K/MATH, n of pass@k for code (1 = greedy).
+    samples: int = Field(1, ge=1)
+    #: Sampling temperature when samples > 1 (None: 0.6 for maj@k, 0.8 for code).
+    temperature: float | None = Field(None, gt=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    #: Code: the k of pass@k to report (each <= samples; pass@1 always).
+    pass_at: list[int] = [1]
+    #: Code: wall-clock seconds per program in the sandbox (CPU limit: the same, rounded up).
+    timeout_s: float = Field(10.0, gt=0)
+    #: Code: address-space limit of a program in the sandbox, MiB.
+    memory_mib: int = Field(1024, ge=64)
 
 
 class GenerateConfig(StrictModel):

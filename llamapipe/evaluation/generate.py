@@ -8,7 +8,7 @@ caller, so the same seed, prompt and model give the same tokens. ``temperature =
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -135,4 +135,81 @@ def generate_text(
     # sequence it decodes alone, which would glue the continuation to the prompt.
     full = encoder.decode(ids[1:] + new)
     prefix = encoder.decode(ids[1:])
+    return full[len(prefix) :] if full.startswith(prefix) else encoder.decode(new)
+
+
+@torch.inference_mode()
+def generate_batch(
+    model: torch.nn.Module,
+    args: ModelArgs,
+    prompts: Sequence[Sequence[int]],
+    params: SamplingParams,
+    *,
+    seeds: Sequence[int] | None = None,
+    eos_id: int | None = None,
+    stop: Callable[[int, list[int]], bool] | None = None,
+    device: str | torch.device = "cpu",
+) -> list[list[int]]:
+    """New tokens for several prompts at once, one KV cache for the batch.
+
+    Prompts of different lengths need no padding mask: every row runs from position 0, the
+    shortest prompt sets where decoding starts, and until a row's own prompt is used up its
+    "generated" token is replaced by its next prompt token (Meta's reference generator does the
+    same). A row stops at EOS, at ``max_new_tokens``, or when ``stop(row, its new tokens)`` says
+    so; the batch stops when every row has. Each row samples from its own generator seeded by
+    ``seeds[row]`` (default: ``params.seed``), so a row's tokens do not depend on its batch.
+    """
+    if not prompts or any(len(p) == 0 for p in prompts):
+        raise ValueError("every prompt must contain at least one token (BOS)")
+    budget = min(params.max_new_tokens, args.max_seq_len - 1)
+    rows = [list(p)[-(args.max_seq_len - budget) :] for p in prompts]
+    lengths = [len(r) for r in rows]
+    total = min(args.max_seq_len, max(lengths) + budget)
+    batch = len(rows)
+    tokens = torch.zeros((batch, total), dtype=torch.long)
+    for row, ids in enumerate(rows):
+        tokens[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    seeds = list(seeds) if seeds is not None else [params.seed] * batch
+    generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
+    dtype = next(model.parameters()).dtype
+    cache = KVCache(args, batch, total, dtype, device)
+    project = model.output
+    produced: list[list[int]] = [[] for _ in rows]
+    done = [budget == 0] * batch
+    previous = 0
+    for position in range(min(lengths), total):
+        if all(done):
+            break
+        with output_bypassed(model):
+            hidden = model(
+                tokens[:, previous:position].to(device), start_pos=previous, kv_cache=cache
+            )
+        logits = project(hidden[:, -1]).float().cpu()
+        previous = position
+        for row in range(batch):
+            if done[row] or position < lengths[row]:
+                continue  # finished, or still reading its prompt (already in `tokens`)
+            token = next_token(logits[row], params, generators[row])
+            tokens[row, position] = token
+            produced[row].append(token)
+            if (
+                (eos_id is not None and token == eos_id)
+                or len(produced[row]) >= budget
+                or (stop is not None and stop(row, produced[row]))
+            ):
+                done[row] = True
+    return produced
+
+
+def continuation_text(encoder: TextCodec, prompt_ids: Sequence[int], new: Sequence[int]) -> str:
+    """The text of ``new`` as it reads after the prompt (BOS excluded from ``prompt_ids``).
+
+    Decoding prompt + continuation together keeps the space a SentencePiece piece carries at
+    the start of the continuation, which decoding the new ids alone would drop.
+    """
+    new = list(new)
+    if new and new[-1] == encoder.eos_id:
+        new = new[:-1]
+    full = encoder.decode(list(prompt_ids) + new)
+    prefix = encoder.decode(list(prompt_ids))
     return full[len(prefix) :] if full.startswith(prefix) else encoder.decode(new)

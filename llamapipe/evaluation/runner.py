@@ -1,16 +1,18 @@
 """Evaluate a checkpoint: held-out perplexity per source and every configured task, into
 ``<run>/eval/<size>-<checkpoint>/results.json``.
 
-``run_eval`` is what ``llamapipe eval`` and ``llamapipe run`` call. It is idempotent: when
-results.json exists for the same checkpoint and the same evaluation settings (a digest of the
-[eval] section and the task files), it returns them without recomputing, so a second
-``llamapipe run`` does nothing.
+``run_eval`` is what ``llamapipe eval`` and ``llamapipe run`` call. Results accumulate per
+checkpoint: each task's entry carries a digest of its settings and file, and a later call
+computes only the tasks whose digest changed (or that are new), keeping every other task already
+in results.json, even ones no longer configured. When nothing changed it returns the stored
+results without loading the model, so a second ``llamapipe run`` does nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -19,10 +21,19 @@ from typing import Any
 import torch
 
 from llamapipe.config.eval import EvalConfig, EvalTask
+from llamapipe.evaluation.code_tasks import evaluate_code
 from llamapipe.evaluation.encoder import SentencePieceEncoder
-from llamapipe.evaluation.loglikelihood import hidden_states
+from llamapipe.evaluation.generative import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_STOPS,
+    GenerationSettings,
+    evaluate_generative,
+)
+from llamapipe.evaluation.likelihood_tasks import evaluate_lambada, evaluate_partial
+from llamapipe.evaluation.loglikelihood import hidden_states, make_request, score_requests
 from llamapipe.evaluation.multiple_choice import evaluate_multiple_choice
 from llamapipe.evaluation.perplexity import heldout_perplexity
+from llamapipe.evaluation.sandbox import SandboxLimits
 from llamapipe.evaluation.tasks import load_task
 from llamapipe.model.args import ModelArgs
 from llamapipe.model.transformer import Transformer
@@ -108,6 +119,46 @@ def settings_digest(
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def _shared_settings(eval_cfg: EvalConfig, tokenizer: Path | None) -> dict[str, Any]:
+    """Settings every task's numbers depend on (batch size does not change them)."""
+    return {
+        "max_seq_len": eval_cfg.max_seq_len,
+        "few_shot_seed": eval_cfg.few_shot_seed,
+        "strict": eval_cfg.strict,
+        "generate_seed": eval_cfg.generate.seed,
+        "tokenizer": _file_digest(tokenizer) if tokenizer is not None else None,
+    }
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def task_digest(
+    task: EvalTask, eval_cfg: EvalConfig, base_dir: str | Path, tokenizer: Path | None
+) -> str:
+    """Digest of what one task's result depends on besides the checkpoint: its entry, its
+    file's bytes and the shared settings. Equal digest: the stored result is reused."""
+    return _digest(
+        {
+            "task": task.model_dump(),
+            "file": _file_digest(resolve(task.path, base_dir)),
+            **_shared_settings(eval_cfg, tokenizer),
+        }
+    )
+
+
+def perplexity_digest(eval_cfg: EvalConfig, tokens: Path, tokenizer: Path | None) -> str:
+    return _digest(
+        {
+            "stride": eval_cfg.perplexity_stride,
+            "max_tokens": eval_cfg.perplexity_max_tokens,
+            "manifest": _file_digest(Path(tokens) / "manifest.json"),
+            **_shared_settings(eval_cfg, tokenizer),
+        }
+    )
+
+
 def evaluate_model(
     model: torch.nn.Module,
     args: ModelArgs,
@@ -172,31 +223,116 @@ def _evaluate(
             mean_loss=fused_mean_loss if is_llama else None,
         )
         results["perplexity_seconds"] = round(time.perf_counter() - started, 3)
+    common = dict(batch_size=eval_cfg.batch_size, max_seq_len=max_seq_len, device=device)
     for task in eval_cfg.tasks if tasks is None else tasks:
         started = time.perf_counter()
         data = load_task(resolve(task.path, base_dir), strict=eval_cfg.strict, limit=task.limit)
-        result = evaluate_multiple_choice(
-            score_forward,
-            encoder,
-            data.items,
-            task_name=task.name,
-            schema=data.schema,
-            few_shot=task.few_shot,
-            seed=eval_cfg.few_shot_seed,
-            delimiter=task.delimiter,
-            batch_size=eval_cfg.batch_size,
-            max_seq_len=max_seq_len,
-            device=device,
-            skipped=dict(data.skipped),
-            project=project,
-            shared_context_model=(model, args) if is_llama else None,
-            unconditional_norm=task.unconditional_norm,
-        )
-        entry = result.to_dict()
+        if data.kind == "multiple_choice":
+            entry = evaluate_multiple_choice(
+                score_forward,
+                encoder,
+                data.items,
+                task_name=task.name,
+                schema=data.schema,
+                few_shot=task.few_shot,
+                seed=eval_cfg.few_shot_seed,
+                delimiter=task.delimiter,
+                skipped=dict(data.skipped),
+                project=project,
+                shared_context_model=(model, args) if is_llama else None,
+                unconditional_norm=task.unconditional_norm,
+                **common,
+            ).to_dict()
+            entry.update(kind="multiple_choice", primary="acc")
+        elif data.kind in ("partial", "lambada"):
+            scorer = evaluate_partial if data.kind == "partial" else evaluate_lambada
+            entry = scorer(
+                score_forward,
+                encoder,
+                data.items,
+                task_name=task.name,
+                few_shot=task.few_shot,
+                seed=eval_cfg.few_shot_seed,
+                project=project,
+                **common,
+            )
+        else:
+            if not is_llama:
+                raise ValueError(f"task {task.name}: generation needs a llamapipe Transformer")
+
+            def score_gold(pairs: list[tuple[str, str]]) -> list[tuple[float, int]]:
+                scores = score_requests(
+                    score_forward,
+                    [make_request(encoder, context, gold) for context, gold in pairs],
+                    project=project,
+                    **common,
+                )
+                return [(s.logprob, s.num_tokens) for s in scores]
+
+            entry = _generative_task(model, args, encoder, eval_cfg, task, data, device, score_gold)
+        entry.setdefault("schema", data.schema)
+        entry.setdefault("skipped", dict(data.skipped))
         entry["path"] = str(data.path)
         entry["seconds"] = round(time.perf_counter() - started, 3)
         results["tasks"][task.name] = entry
     return results
+
+
+def _generative_task(
+    model: torch.nn.Module,
+    args: ModelArgs,
+    encoder: SentencePieceEncoder,
+    eval_cfg: EvalConfig,
+    task: EvalTask,
+    data: Any,
+    device: torch.device,
+    score_gold: Any = None,
+) -> dict[str, Any]:
+    """QA / GSM8K / MATH (generation + exact match) or code (generation + sandboxed tests)."""
+    if data.kind == "code":
+        timeout = task.timeout_s
+        return evaluate_code(
+            model,
+            args,
+            encoder,
+            data.items,
+            samples=task.samples,
+            ks=task.pass_at,
+            temperature=task.temperature or 0.8,
+            top_p=task.top_p,
+            max_new_tokens=task.max_new_tokens or 256,
+            seed=eval_cfg.generate.seed,
+            batch_size=eval_cfg.batch_size,
+            limits=SandboxLimits(
+                wall_s=timeout,
+                cpu_s=max(1, math.ceil(timeout)),
+                memory_bytes=task.memory_mib * 2**20,
+            ),
+            device=device,
+            score_gold=score_gold,
+        )
+    settings = GenerationSettings(
+        max_new_tokens=task.max_new_tokens or DEFAULT_MAX_NEW_TOKENS[data.kind],
+        stops=tuple(task.stop if task.stop is not None else DEFAULT_STOPS[data.kind]),
+        samples=task.samples,
+        temperature=task.temperature or 0.6,
+        top_p=task.top_p,
+        seed=eval_cfg.generate.seed,
+        batch_size=eval_cfg.batch_size,
+    )
+    return evaluate_generative(
+        model,
+        args,
+        encoder,
+        data.items,
+        kind=data.kind,
+        task_name=task.name,
+        settings=settings,
+        few_shot=task.few_shot,
+        few_shot_seed=eval_cfg.few_shot_seed,
+        device=device,
+        score_gold=score_gold,
+    )
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
@@ -215,38 +351,58 @@ def run_eval(
 ) -> dict[str, Any]:
     """Evaluate a checkpoint of the run (default: the newest of ``cfg.train.size``).
 
-    Returns the results dict (also written to ``results_path``); reuses an existing results.json
-    for the same checkpoint and settings unless ``force``.
+    Returns the results dict (also written to ``results_path``). Results accumulate per
+    checkpoint: a task whose entry, file and shared settings are unchanged keeps its stored
+    result, tasks no longer configured stay in the file, and only the rest is computed (all of
+    it with ``force``). With nothing to compute the model is not even loaded.
     """
     from llamapipe.training.checkpoint import load_model_for_inference, read_trainer_state
 
     eval_cfg: EvalConfig = cfg.eval
     checkpoint = find_checkpoint(cfg, size, checkpoint)
     tokens = tokens_dir(cfg)
-    digest = settings_digest(eval_cfg, cfg.base_dir, tokens, tokenizer_path(cfg))
+    tokenizer = tokenizer_path(cfg)
+    digest = settings_digest(eval_cfg, cfg.base_dir, tokens, tokenizer)
     fingerprint = checkpoint_fingerprint(checkpoint)
     out = results_path(cfg, checkpoint)
-    if not force and out.exists():
-        try:
-            previous = json.loads(out.read_text())
-        except json.JSONDecodeError:
-            previous = {}
-        if (
-            previous.get("settings_digest") == digest
-            and previous.get("checkpoint") == str(checkpoint.resolve())
-            and previous.get("checkpoint_fingerprint") == fingerprint
-        ):
-            return previous
+    previous = _previous_results(out, checkpoint, fingerprint)
+    if not force and previous.get("settings_digest") == digest:
+        return previous
+    old_tasks = {} if force else dict(previous.get("tasks", {}))
+    digests = {t.name: task_digest(t, eval_cfg, cfg.base_dir, tokenizer) for t in eval_cfg.tasks}
+    todo = [
+        t for t in eval_cfg.tasks if old_tasks.get(t.name, {}).get("task_digest") != digests[t.name]
+    ]
+    ppl_digest = perplexity_digest(eval_cfg, tokens, tokenizer)
+    need_ppl = eval_cfg.perplexity and (force or previous.get("perplexity_digest") != ppl_digest)
 
     started = time.perf_counter()
-    model, args = load_model_for_inference(checkpoint, device=eval_cfg.device)
-    encoder = SentencePieceEncoder(tokenizer_path(cfg))
-    if encoder.vocab_size > args.vocab_size:
-        raise ValueError(
-            f"{encoder.path}: tokenizer has {encoder.vocab_size} pieces, more than the model's "
-            f"vocab_size {args.vocab_size} ({checkpoint})"
+    if todo or need_ppl:
+        model, args = load_model_for_inference(checkpoint, device=eval_cfg.device)
+        encoder = SentencePieceEncoder(tokenizer)
+        if encoder.vocab_size > args.vocab_size:
+            raise ValueError(
+                f"{encoder.path}: tokenizer has {encoder.vocab_size} pieces, more than the "
+                f"model's vocab_size {args.vocab_size} ({checkpoint})"
+            )
+        fresh = evaluate_model(
+            model,
+            args,
+            encoder,
+            eval_cfg.model_copy(update={"perplexity": need_ppl}),
+            base_dir=cfg.base_dir,
+            tokens=tokens,
+            tasks=todo,
         )
-    results = evaluate_model(model, args, encoder, eval_cfg, base_dir=cfg.base_dir, tokens=tokens)
+        model_args = args.to_dict()
+    else:  # only the settings digest changed (e.g. a task was removed): nothing to compute
+        fresh = {"max_seq_len": previous.get("max_seq_len"), "perplexity": {}, "tasks": {}}
+        model_args = previous.get("model_args")
+    for name, entry in fresh["tasks"].items():
+        entry["task_digest"] = digests[name]
+    # Accumulate: tasks evaluated before (with other configs) stay, the ones just run replace
+    # theirs; results of a task always come from the current checkpoint (fingerprint above).
+    tasks = {**old_tasks, **fresh["tasks"]}
     try:
         step = read_trainer_state(checkpoint).get("step")
     except ValueError:
@@ -256,11 +412,31 @@ def run_eval(
         "checkpoint_label": checkpoint_label(checkpoint),
         "checkpoint_fingerprint": fingerprint,
         "step": step,
-        "model_args": args.to_dict(),
-        "tokenizer": str(encoder.path),
+        "model_args": model_args,
+        "tokenizer": str(tokenizer),
         "settings_digest": digest,
-        **results,
+        "max_seq_len": fresh.get("max_seq_len"),
+        "perplexity": fresh["perplexity"] if need_ppl else previous.get("perplexity", {}),
+        "perplexity_digest": ppl_digest if need_ppl else previous.get("perplexity_digest"),
+        "tasks": tasks,
         "seconds": round(time.perf_counter() - started, 3),
     }
+    if "perplexity_seconds" in fresh:
+        results["perplexity_seconds"] = fresh["perplexity_seconds"]
     _write_json_atomic(out, results)
     return results
+
+
+def _previous_results(out: Path, checkpoint: Path, fingerprint: str) -> dict[str, Any]:
+    """The stored results of this very checkpoint (same path and files), else {}."""
+    if not out.exists():
+        return {}
+    try:
+        previous = json.loads(out.read_text())
+    except json.JSONDecodeError:
+        return {}
+    same = (
+        previous.get("checkpoint") == str(checkpoint.resolve())
+        and previous.get("checkpoint_fingerprint") == fingerprint
+    )
+    return previous if same else {}

@@ -1,4 +1,7 @@
-"""Multiple-choice task files: detect the schema of each JSONL file and turn records into items.
+"""Task files: detect the schema of each JSONL file and turn records into items.
+
+Multiple-choice schemas are below; the other kinds (WinoGrande partial scoring, LAMBADA,
+closed-book QA, GSM8K, MATH, HumanEval) are in task_schemas.py and are detected first.
 
 Supported schemas (the datasets' original releases, plus the common ICL format), each with its
 prompt and choices:
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llamapipe.errors import InputError
+from llamapipe.evaluation import task_schemas
 
 
 class TaskFormatError(InputError, ValueError):
@@ -52,8 +56,19 @@ class TaskData:
 
     path: Path
     schema: str
-    items: list[MultipleChoiceItem]
+    items: list  # MultipleChoiceItem, or a task_schemas item for the other kinds
     skipped: Counter = field(default_factory=Counter)
+
+    @property
+    def kind(self) -> str:
+        """multiple_choice | partial | lambada | qa | gsm8k | math | code."""
+        return task_kind(self.schema)
+
+
+def task_kind(schema: str) -> str:
+    if schema in task_schemas.SCHEMAS:
+        return task_schemas.SCHEMAS[schema][1]
+    return "multiple_choice"
 
 
 def _piqa(record: dict) -> tuple[str, list[str], int]:
@@ -123,6 +138,9 @@ SCHEMAS = {
 
 def detect_schema(record: dict) -> str | None:
     """Name of the schema whose identifying keys the record has, or None."""
+    for name, (keys, _, _) in task_schemas.SCHEMAS.items():
+        if keys <= record.keys():
+            return name
     for name, (keys, _) in SCHEMAS.items():
         if keys <= record.keys():
             return name
@@ -130,10 +148,14 @@ def detect_schema(record: dict) -> str | None:
 
 
 def _schema_help() -> str:
-    return "; ".join(f"{name}: {sorted(keys)}" for name, (keys, _) in SCHEMAS.items())
+    known = [(name, keys) for name, (keys, _, _) in task_schemas.SCHEMAS.items()]
+    known += [(name, keys) for name, (keys, _) in SCHEMAS.items()]
+    return "; ".join(f"{name}: {sorted(keys)}" for name, keys in known)
 
 
-def _to_item(schema: str, record: dict, line: int) -> MultipleChoiceItem:
+def _to_item(schema: str, record: dict, line: int):
+    if schema in task_schemas.SCHEMAS:
+        return task_schemas.SCHEMAS[schema][2](record, line)
     context, choices, gold = SCHEMAS[schema][1](record)
     if not isinstance(context, str) or not all(isinstance(c, str) for c in choices):
         raise ValueError("prompt and choices must be strings")
@@ -174,7 +196,7 @@ def load_task(path: Path, *, strict: bool = False, limit: int | None = None) -> 
     schema: str | None = None
     piqa_labels: list[int] | None = None
     record_index = -1  # index among the file's records (PIQA's label file is aligned to it)
-    items: list[MultipleChoiceItem] = []
+    items: list = []
     skipped: Counter = Counter()
     with path.open(encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
