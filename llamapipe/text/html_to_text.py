@@ -9,7 +9,9 @@ of the page would see and what a code model learns from:
 - block elements (p, div, headings, blockquote, tables rows) become paragraphs separated by a
   blank line; ``<br>`` is a line break;
 - list items become ``- item`` lines (``1. item`` in ordered lists), nested lists indented by two
-  spaces per level;
+  spaces per level; an item written ``<li><p>text</p></li>`` (a quarter of the items in real
+  dumps) keeps its first paragraph on the marker's line, and further blocks of an item are
+  lines of it, not paragraphs;
 - ``<pre>`` blocks are copied verbatim, whitespace and all (code indentation is meaning);
   inline ``<code>`` keeps its text as is;
 - ``<img>`` gives its alt text, if any; scripts and styles are dropped; entities are decoded.
@@ -43,6 +45,8 @@ class _TextBuilder:
         self.pre_depth = 0
         self.drop_depth = 0
         self.lists: list[list[int | str]] = []  # [kind, counter] per open list
+        self.items = 0  # open <li> elements
+        self.after_marker = False  # a list marker was written and no text follows it yet
 
     # --- tags ---------------------------------------------------------------------------
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -69,6 +73,8 @@ class _TextBuilder:
                 self.lists[-1][1] = int(self.lists[-1][1]) + 1
                 marker = f"{self.lists[-1][1]}. "
             self.parts.append("  " * depth + marker)
+            self.items += 1
+            self.after_marker = True
         elif tag == "img":
             alt = dict(attrs).get("alt")
             if alt:
@@ -76,6 +82,16 @@ class _TextBuilder:
         elif tag in ("td", "th"):
             self.parts.append(" ")
         elif tag in _BLOCK_TAGS:
+            self._block_break()
+
+    def _block_break(self) -> None:
+        """A paragraph break, or inside a list item a line break, or nothing right after the
+        item's marker (so ``<li><p>text`` reads ``- text``)."""
+        if self.after_marker:
+            return
+        if self.items:
+            self._line()
+        else:
             self._paragraph()
 
     def handle_endtag(self, tag: str) -> None:
@@ -97,13 +113,17 @@ class _TextBuilder:
             else:
                 self._line()
         elif tag == "li":
+            self.items = max(self.items - 1, 0)
+            self.after_marker = False
             self._line()
         elif tag in _BLOCK_TAGS:
-            self._paragraph()
+            self._block_break()
 
     def handle_data(self, data: str) -> None:
         if self.drop_depth:
             return
+        if data.strip():
+            self.after_marker = False
         if self.pre_depth:
             self.parts.append(data.replace(_PRE_MARK, ""))
         else:

@@ -230,3 +230,33 @@ def test_archive_site_through_stage(new_schema_site: Path, tmp_path: Path) -> No
     assert unanswered.text == "Q: Unanswered\nanyone?"
     assert main.counters.removed_by["answer_without_question"] == 1
     assert main.counters.totals["errors"] == 1  # the row with a non-numeric Id
+
+
+def test_list_item_paragraph_on_the_marker_line_in_real_posts(realdata: Path) -> None:
+    """``<li><p>text</p></li>`` (14 coffee, 98 history.meta bodies) reads ``1. text``: no line of
+    any real post is a bare list marker, and an item's second paragraph stays in the item."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    bare_marker = re.compile(r"\s*(-|\d+\.)\s*")
+    bodies = 0
+    for name in ("coffee.stackexchange.com_Posts.xml", "history.meta.stackexchange.com_Posts.xml"):
+        for _event, row in ET.iterparse(realdata / "stackexchange" / name):
+            body = row.get("Body") or ""
+            if "<li><p>" in body:
+                bodies += 1
+                lines = html_to_text(body).split("\n")
+                assert not [line for line in lines if bare_marker.fullmatch(line)], row.get("Id")
+    assert bodies >= 100
+    (post,) = [
+        row.get("Body")
+        for _e, row in ET.iterparse(
+            realdata / "stackexchange" / "coffee.stackexchange.com_Posts.xml"
+        )
+        if row.get("Id") == "143"
+    ]
+    text = html_to_text(post)
+    assert text.startswith("1. Coffee enthusiasts & aficionados identify acidity")
+    assert html_to_text("<ul><li><p>one</p><p>more</p></li><li><p>two</p></li></ul>") == (
+        "- one\nmore\n- two"
+    )
