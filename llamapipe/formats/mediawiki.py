@@ -16,7 +16,7 @@ import bz2
 import io
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -156,15 +156,24 @@ class MediaWikiDump:
         on_error: ErrorCallback | None = None,
         byte_range: tuple[int, int] | None = None,
         siteinfo: SiteInfo | None = None,
+        language: str | None = None,
     ) -> None:
         """``byte_range`` reads only the bz2 streams in ``[start, end)`` of a multistream dump
         (bounds from its index); such a slice has no header, so pass ``siteinfo`` (from
-        ``read_siteinfo``)."""
+        ``read_siteinfo``). ``language``, when given, replaces the dump's own (for a dump that
+        has no ``<siteinfo>`` and no ``xxwiki-`` file name)."""
         self.path = as_path(path)
         self.on_error = on_error
         self.byte_range = byte_range
-        self.siteinfo = siteinfo or SiteInfo(language=language_from_filename(self.path))
+        self.language = language or None
+        self.siteinfo = self._with_language(
+            siteinfo or SiteInfo(language=language_from_filename(self.path))
+        )
         self.bytes_read = 0
+        self.pages_seen = 0
+
+    def _with_language(self, siteinfo: SiteInfo) -> SiteInfo:
+        return replace(siteinfo, language=self.language) if self.language else siteinfo
 
     def _open(self) -> IO[bytes]:
         if self.byte_range is None:
@@ -177,17 +186,26 @@ class MediaWikiDump:
             parser = etree.iterparse(
                 counted, events=("end",), huge_tree=True, resolve_entities=False
             )
+            header = False
             try:
                 for _event, elem in parser:
                     name = _local(elem.tag)
                     if name == "siteinfo":
-                        self.siteinfo = _parse_siteinfo(elem, self.path)
+                        self.siteinfo = self._with_language(_parse_siteinfo(elem, self.path))
+                        header = True
                         _release(elem)
                     elif name == "page":
+                        self.pages_seen += 1
                         page = self._make_page(elem)
                         _release(elem)
                         if page is not None:
                             yield page
+                if not header and not self.pages_seen and self.byte_range is None:
+                    root = _local(parser.root.tag) if parser.root is not None else ""
+                    raise InputError(
+                        f"{self.path}: not a MediaWiki dump (root element <{root}>, "
+                        "no <siteinfo> and no <page>)"
+                    )
             except etree.XMLSyntaxError as exc:
                 raise InputError(f"{self.path}: broken XML: {exc}") from exc
             except (OSError, EOFError) as exc:

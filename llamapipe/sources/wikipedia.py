@@ -74,6 +74,10 @@ def plan_dump_shards(files: list[str], split_bytes: int) -> list[ShardSpec]:
     return shards
 
 
+class UnknownLanguage(InputError):
+    """A dump that does not say its language and no override: the stage fails, naming it."""
+
+
 def article_url(site: SiteInfo, title: str) -> str:
     base = site.article_base
     return base + quote(title.replace(" ", "_"), safe="/:()',!*$@;-_.~") if base else ""
@@ -89,6 +93,7 @@ def process_dump(ctx: ShardContext) -> None:
         ctx.counters.error(path, record, message)
 
     byte_range = ctx.shard.params.get("byte_range")
+    override = cfg.get("language_override") or None
     if byte_range:
         try:
             siteinfo = read_siteinfo(path)
@@ -98,28 +103,44 @@ def process_dump(ctx: ShardContext) -> None:
             ctx.counters.error(path, None, str(exc).removeprefix(f"{path}: "))
             return
         dump = MediaWikiDump(
-            path, on_error=on_error, byte_range=(byte_range[0], byte_range[1]), siteinfo=siteinfo
+            path,
+            on_error=on_error,
+            byte_range=(byte_range[0], byte_range[1]),
+            siteinfo=siteinfo,
+            language=override,
         )
     else:
-        dump = MediaWikiDump(path, on_error=on_error)
+        dump = MediaWikiDump(path, on_error=on_error, language=override)
     refs_file = None
     if cfg["collect_refs"]:
         refs_file = open(ctx.output(f"refs/{ctx.shard.name}.jsonl"), "w", encoding="utf-8")
     cleaner: WikitextCleaner | None = None
+    skipped: str | None = None  # the language of a dump that is not selected
     try:
         with ctx.document_writer() as writer:
             for page in dump:
+                if skipped is not None:
+                    continue  # counted below, pages of a skipped dump are only counted
                 if cleaner is None:
-                    if dump.siteinfo.language not in languages:
-                        ctx.counters.removed("language_not_selected")
+                    language = dump.siteinfo.language
+                    if not language:
+                        raise UnknownLanguage(
+                            f"{path}: cannot tell the wiki's language (no <siteinfo> dbname, no "
+                            "'xxwiki-' prefix in the file name); set "
+                            "sources.wikipedia.language_override"
+                        )
+                    if language not in languages:
+                        skipped = language
                         ctx.counters.add("dumps_skipped")
-                        return
+                        continue
                     cleaner = WikitextCleaner.for_namespaces(dump.siteinfo.namespaces)
                 ctx.counters.add("docs_in")
                 ctx.counters.add("bytes_in", len(page.text.encode("utf-8")))
                 doc = _page_document(ctx, page, dump.siteinfo, cleaner, refs_file)
                 if doc is not None:
                     writer.write(doc)
+    except UnknownLanguage:
+        raise
     except InputError as exc:
         if ctx.strict:  # already a one-line error naming the file (and record)
             raise
@@ -129,6 +150,9 @@ def process_dump(ctx: ShardContext) -> None:
         if refs_file is not None:
             refs_file.close()
         ctx.counters.add("xml_bytes_read", dump.bytes_read)
+        if skipped is not None:
+            # one count per page, by language: "language_not_selected:ja 612"
+            ctx.counters.removed(f"language_not_selected:{skipped}", dump.pages_seen)
 
 
 def _page_document(

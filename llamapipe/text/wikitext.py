@@ -21,9 +21,11 @@ for the CommonCrawl reference classifier, which learns what pages Wikipedia cite
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import mwparserfromhell
 from mwparserfromhell.nodes import (
@@ -38,41 +40,32 @@ from mwparserfromhell.nodes import (
     Wikilink,
 )
 
-#: Namespace names and aliases (File = ns 6, Media = ns -2) of the 20 LLaMA Wikipedia languages
-#: (bg ca cs da de en es fr hr hu it nl pl pt ro ru sl sr sv uk), lowercase.
-#: From each wiki's namespace table (MediaWiki's Messages*.php); siteinfo adds the dump's own.
-FILE_NAMESPACE_ALIASES: frozenset[str] = frozenset(
-    {
-        "file", "image", "media",
-        "файл", "картинка", "медия",  # bg
-        "fitxer", "imatge", "multimèdia",  # ca
-        "soubor", "obrázek", "média",  # cs (also fr/hu "média")
-        "fil", "billede", "medie",  # da
-        "datei", "bild", "medium",  # de
-        "archivo", "imagen", "medio",  # es
-        "fichier",  # fr ("image", "média" above)
-        "datoteka", "slika", "mediji",  # hr, sl
-        "fájl", "kép",  # hu
-        "immagine",  # it ("file", "media" above)
-        "bestand", "afbeelding",  # nl
-        "plik", "grafika",  # pl
-        "ficheiro", "arquivo", "imagem", "mídia",  # pt
-        "fișier", "fişier", "imagine",  # ro (comma and cedilla forms)
-        "изображение", "медиа",  # ru
-        "датотека", "слика", "медиј", "medij",  # sr (Cyrillic and Latin)
-        # sv: "fil", "bild" above
-        "зображення", "медіа",  # uk
-    }
-)  # fmt: skip
+#: Names and aliases of the File (6), Media (-2) and Category (14) namespaces per language
+#: (the 20 LLaMA languages and a few more), from MediaWiki's Messages*.php; see the data file.
+NAMESPACE_ALIASES_FILE = Path(__file__).parent / "data" / "wiki_namespace_aliases.json"
 
-#: Category namespace (14) names of the 20 languages, lowercase.
-CATEGORY_NAMESPACE_ALIASES: frozenset[str] = frozenset(
-    {
-        "category", "категория", "categoria", "kategorie", "kategori", "categoría",
-        "catégorie", "kategorija", "kategória", "categorie", "kategoria", "категорија",
-        "категорія",
-    }
-)  # fmt: skip
+
+def namespace_key(name: str) -> str:
+    """How MediaWiki compares namespace prefixes: case-insensitive, ``_`` as space."""
+    return " ".join(name.replace("_", " ").split()).casefold()
+
+
+def _load_aliases(kinds: tuple[str, ...]) -> frozenset[str]:
+    table = json.loads(NAMESPACE_ALIASES_FILE.read_text(encoding="utf-8"))
+    return frozenset(
+        namespace_key(name)
+        for language, entry in table.items()
+        if not language.startswith("_")
+        for kind in kinds
+        for name in entry.get(kind, [])
+    )
+
+
+#: File and Media prefixes of every language in the table: a dump may link with another
+#: wiki's name (articles copied across wikis keep ``[[Image:...]]``), so all are dropped.
+FILE_NAMESPACE_ALIASES: frozenset[str] = _load_aliases(("file", "media"))
+#: Category prefixes of every language in the table.
+CATEGORY_NAMESPACE_ALIASES: frozenset[str] = _load_aliases(("category",))
 
 #: Extension and HTML tags whose contents are not article prose.
 DROPPED_TAGS: frozenset[str] = frozenset(
@@ -138,10 +131,10 @@ class WikitextCleaner:
         extra_category_namespaces: Iterable[str] = (),
     ) -> None:
         self.file_prefixes = FILE_NAMESPACE_ALIASES | {
-            n.strip().lower() for n in extra_file_namespaces if n.strip()
+            namespace_key(n) for n in extra_file_namespaces if n.strip()
         }
         self.category_prefixes = CATEGORY_NAMESPACE_ALIASES | {
-            n.strip().lower() for n in extra_category_namespaces if n.strip()
+            namespace_key(n) for n in extra_category_namespaces if n.strip()
         }
 
     @classmethod
@@ -204,12 +197,14 @@ class WikitextCleaner:
         return "".join(parts)
 
     def _render_wikilink(self, link: Wikilink) -> str:
-        title = str(link.title).strip()
+        # A comment inside the target (``[[<!-- x -->File:a.jpg|thumb|...]]``) is not part of
+        # it: MediaWiki drops comments before it reads links.
+        title = _COMMENT_RE.sub("", str(link.title)).strip()
         leading_colon = title.startswith(":")
         target = title.lstrip(":").strip()
         prefix, sep, _rest = target.partition(":")
         if sep:
-            key = prefix.strip().lower()
+            key = namespace_key(prefix)
             if key in self.file_prefixes:
                 return ""  # an image with a caption, even when written [[:File:x]]
             if key in self.category_prefixes:
@@ -294,9 +289,9 @@ def _drop_table_lines(text: str) -> str:
 
 
 def _leftover_link_text(match: re.Match[str]) -> str:
-    target, _, label = match.group(1).partition("|")
+    target, _, label = _COMMENT_RE.sub("", match.group(1)).partition("|")
     prefix, sep, _ = target.lstrip(":").partition(":")
-    key = prefix.strip().lower()
+    key = namespace_key(prefix)
     if sep and (key in FILE_NAMESPACE_ALIASES or key in CATEGORY_NAMESPACE_ALIASES):
         return ""
     return (label or target).strip()

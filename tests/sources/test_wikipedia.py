@@ -166,7 +166,9 @@ def test_language_filter_skips_dumps(wiki_dir: Path, tmp_path: Path) -> None:
     (spec,) = build_stages(cfg)
     result = run_stage(spec, tmp_path, executor="inprocess")
     assert result.counters.totals["docs_out"] == 0
-    assert result.counters.removed_by["language_not_selected"] == 1
+    # every page of the skipped dump is counted, under the dump's language
+    assert dict(result.counters.removed_by) == {"language_not_selected:uk": 110}
+    assert result.counters.totals["dumps_skipped"] == 1
 
 
 def test_broken_dump_is_counted_not_fatal(wiki_dir: Path, tmp_path: Path) -> None:
@@ -237,3 +239,96 @@ def test_indexed_multistream_dump_splits_into_shards(wiki_dir: Path, tmp_path: P
     assert len(whole_docs) == 100  # 107 articles minus 7 redirects
     assert [(d.id, d.text) for d in split_docs] == [(d.id, d.text) for d in whole_docs]
     assert {d.meta["language"] for d in split_docs} == {"uk"}
+
+
+def _uk_text(wiki_dir: Path) -> str:
+    return bz2.decompress((wiki_dir / UK_DUMP).read_bytes()).decode("utf-8")
+
+
+def _clean_all(path: Path) -> list[tuple[str, str]]:
+    dump = MediaWikiDump(path)
+    cleaner = None
+    out = []
+    for page in dump:
+        cleaner = cleaner or WikitextCleaner.for_namespaces(dump.siteinfo.namespaces)
+        if page.ns == 0 and not page.redirect:
+            out.append((page.title, cleaner.clean(page.text).text))
+    return out
+
+
+#: How other wikis write a file link: aliases (not in siteinfo), other names, a comment inside
+#: the target (escaped as in the dump's XML).
+FILE_LINK_FORMS = ("Εικόνα", "画像", "Fichier", "Datei", "Bild", "&lt;!-- ілюстрація --&gt;Файл")
+
+
+def test_localized_file_links_leave_no_parameters(wiki_dir: Path, tmp_path: Path) -> None:
+    """The real ukwiki pages with their 487 ``[[Файл:...|250px|thumb|...]]`` links rewritten,
+    in turn, as Greek, Japanese, French, German wikis write them (the dump's siteinfo now says
+    Greek, ``Αρχείο``), clean to exactly the text of the original dump."""
+    raw = _uk_text(wiki_dir)
+    expected = _clean_all(wiki_dir / UK_DUMP)
+    pieces = raw.split("[[Файл:")
+    assert len(pieces) == 488
+    changed = pieces[0] + "".join(
+        f"[[{FILE_LINK_FORMS[i % len(FILE_LINK_FORMS)]}:{piece}"
+        for i, piece in enumerate(pieces[1:])
+    )
+    changed = changed.replace("<dbname>ukwiki</dbname>", "<dbname>elwiki</dbname>")
+    changed = changed.replace(
+        '<namespace key="6" case="first-letter">Файл</namespace>',
+        '<namespace key="6" case="first-letter">Αρχείο</namespace>',
+    )
+    # and plain links with a comment in their target: [[Київ<!-- прихована-примітка -->]]
+    assert changed.count("[[Київ]]") == 34
+    changed = changed.replace("[[Київ]]", "[[Київ&lt;!-- прихована-примітка --&gt;]]")
+    path = tmp_path / "dump.xml"
+    path.write_text(changed, encoding="utf-8")
+    got = _clean_all(path)
+    assert got == expected
+    joined = "\n".join(text for _t, text in got)
+    assert not re.search(r"\d+px|мініатюра\||thumb\||<!--|прихована-примітка", joined)
+
+
+def test_dump_without_language_fails_or_takes_the_override(wiki_dir: Path, tmp_path: Path) -> None:
+    """The real enwiki sample without its <siteinfo>, under a name without ``enwiki-``."""
+    raw = bz2.decompress((wiki_dir / EN_DUMP).read_bytes()).decode("utf-8")
+    headless = re.sub(r"<siteinfo>.*?</siteinfo>", "", raw, count=1, flags=re.DOTALL)
+    path = tmp_path / "articles.xml"
+    path.write_text(headless, encoding="utf-8")
+
+    def run(run_dir: Path, **section: object):
+        cfg = config_from_dict(
+            {
+                "run": {"dir": str(run_dir)},
+                "sources": {"wikipedia": {"inputs": [str(path)], **section}},
+            },
+            run_dir,
+        )
+        (spec,) = build_stages(cfg)
+        return run_stage(spec, run_dir, executor="inprocess", retries=0)
+
+    with pytest.raises(Exception, match="language_override") as failure:
+        run(tmp_path / "plain")
+    assert str(path) in str(failure.value)
+    result = run(tmp_path / "override", language_override="en")
+    assert result.counters.totals["docs_out"] >= 90
+    docs = _stage_docs(tmp_path / "override" / "ingest" / "wikipedia")
+    assert all(d.id.startswith("wikipedia/en/") and d.meta["language"] == "en" for d in docs)
+    assert docs[0].meta["url"].startswith("https://en.wikipedia.org/wiki/")
+
+
+def test_xml_that_is_not_a_dump_is_a_counted_error(realdata: Path, tmp_path: Path) -> None:
+    """A real StackExchange Posts.xml offered as a Wikipedia dump."""
+    path = tmp_path / "enwiki-20240101-pages-articles.xml"
+    path.write_bytes((realdata / "stackexchange/coffee.stackexchange.com_Posts.xml").read_bytes())
+    cfg = config_from_dict(
+        {"run": {"dir": str(tmp_path)}, "sources": {"wikipedia": {"inputs": [str(path)]}}},
+        tmp_path,
+    )
+    (spec,) = build_stages(cfg)
+    result = run_stage(spec, tmp_path, executor="inprocess")
+    assert result.counters.totals["errors"] == 1
+    (error,) = result.counters.errors
+    assert error["path"] == str(path)
+    assert "not a MediaWiki dump (root element <posts>" in error["error"]
+    assert result.counters.totals.get("docs_out", 0) == 0

@@ -19,6 +19,9 @@ class WikipediaSourceConfig(StrictModel):
     split_bytes: int = Field(default=512 * 1024**2, ge=1)
     #: Wiki languages kept (by the dump's dbname). Paper: the 20 languages of section 2.1.
     languages: list[str] = Field(default_factory=lambda: list(WIKIPEDIA_LANGUAGES))
+    #: The wiki language of every input dump, replacing what the dump says. For dumps that say
+    #: nothing (no <siteinfo>, no ``xxwiki-`` file name), which otherwise fail the stage.
+    language_override: str | None = None
     #: Articles whose cleaned text is shorter are dropped. Paper: no such filter (0).
     min_chars: int = Field(default=0, ge=0)
     #: Start each document with the article title on its own line (as the HF wikipedia set).
