@@ -6,8 +6,11 @@ directories. Everything is read as a stream: only text members (.tex and friends
 memory, other members are skipped as they pass by.
 
 Safety, because an archive is untrusted input:
-- members are never written to disk, and a member whose path is absolute or contains ``..``
-  is rejected (counted as ``unsafe_path``), as are links and device files;
+- members are never written to disk, and a member whose path is absolute or climbs above the
+  archive's root with ``..`` is rejected (counted as ``unsafe_path``; the root's own ``./``
+  entry is not), as are links and device files;
+- an empty file is ``empty_file`` and a ``.gz`` that is not gzip data ``not_gzip``: damaged
+  inputs, counted as errors, not papers without LaTeX;
 - a kept member larger than ``max_member_bytes`` is rejected (``member_too_large``);
 - a paper whose decompressed stream exceeds ``max_total_bytes`` is rejected as a whole
   (``too_large``: a decompression bomb or simply a huge submission), and so is one with more
@@ -106,12 +109,24 @@ def paper_id_from_name(name: str) -> str:
 
 
 def safe_member_path(name: str) -> str | None:
-    """The member's normalized relative path, or None when it could escape a destination."""
+    """The member's normalized relative path, or None when it could escape a destination.
+
+    Only real traversal is unsafe: an absolute path or a ``..`` that climbs above the archive's
+    root. The root's own entry (``./``, which ``tar -C dir .`` writes first) is ``""``, and
+    ``figs/../main.tex`` is ``main.tex``.
+    """
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
         return None
-    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("", ".")]
-    if not parts or ".." in parts:
-        return None
+    parts: list[str] = []
+    for part in name.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
     return "/".join(parts)
 
 
@@ -145,6 +160,8 @@ def _read_tar_stream(
             if name is None:
                 paper.skipped["unsafe_path"] += 1
                 continue
+            if not name:  # the archive's root directory entry, "./"
+                continue
             if member.issym() or member.islnk():
                 paper.skipped["link"] += 1
                 continue
@@ -176,6 +193,13 @@ def read_paper_bytes_stream(
     paper = Paper(paper_id=paper_id, origin=origin)
     try:
         magic = raw.read(4)
+        if not magic:
+            return PaperFailure(paper_id, origin, "empty_file", "empty file (0 bytes)")
+        gzip_name = origin.lower().endswith((".gz", ".tgz"))
+        if gzip_name and magic[:2] != b"\x1f\x8b":
+            return PaperFailure(
+                paper_id, origin, "not_gzip", f"named .gz but not gzip data (starts {magic!r})"
+            )
         if magic[:2] == b"\x1f\x8b":
             inner: IO[bytes] = gzip.GzipFile(fileobj=_BoundedReader(raw, 1 << 62, magic))
         else:
@@ -270,7 +294,7 @@ def _iter_plain_tar(
                 if name is None:
                     own.skipped["unsafe_path"] += 1
                     continue
-                if not member.isfile() or _JUNK.search(name):
+                if not name or not member.isfile() or _JUNK.search(name):
                     continue
                 lower = name.lower()
                 if lower.endswith((".gz", ".tgz")):

@@ -145,6 +145,8 @@ def iter_bigquery_rows(path: str | Path, on_error: ErrorHandler = _raise) -> Ite
         with open_input(path, decompress_by_name=True) as fh:
             for lineno, raw in enumerate(fh, start=1):
                 yield from _parse_row(path, lineno, raw, on_error)
+        if lineno == 0:  # a 0-byte file (an interrupted download): an error, not silence
+            on_error(path, None, "empty input: no rows")
     except (OSError, EOFError) as exc:  # truncated or corrupt gzip: keep what was read
         on_error(
             path, lineno + 1, f"unreadable ({type(exc).__name__}: {exc}); rest of file skipped"

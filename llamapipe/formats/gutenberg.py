@@ -47,6 +47,13 @@ _TRANSCRIBER_BRACKET_RE = re.compile(
     re.IGNORECASE,
 )
 _TITLE_RE = re.compile(r"^title:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+#: ``Title:`` glued to the text before it on one line (a lost line break, CR-only line ends):
+#: the title runs to the line end or to the next header field glued after it.
+_GLUED_TITLE_RE = re.compile(
+    r"(?<=\s)title:[ \t]*(.+?)[ \t]*(?=[\r\n]|$|\s(?:author|release date|posting date|"
+    r"last updated|language|translator|editor|illustrator|credits|character set encoding):)",
+    re.IGNORECASE,
+)
 _RELEASE_RE = re.compile(r"^release date:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _EBOOK_NO_RE = re.compile(r"\[\s*e-?(?:book|text)\s*#\s*(\d+)\s*\]", re.IGNORECASE)
 _FILENAME_NO_RE = re.compile(r"(?:^|[^0-9a-z])pg(\d+)|^(\d+)(?:-\d)?\.txt$", re.IGNORECASE)
@@ -158,7 +165,7 @@ def decode_book(data: bytes) -> str:
 
 def header_facts(header: str, path: str) -> tuple[str, int | None, int | None]:
     """(title, ebook number, release year) from a Gutenberg header and the file name."""
-    title_match = _TITLE_RE.search(header)
+    title_match = _TITLE_RE.search(header) or _GLUED_TITLE_RE.search(header)
     title = title_match.group(1).strip() if title_match else ""
     number: int | None = None
     release: int | None = None
@@ -175,11 +182,35 @@ def header_facts(header: str, path: str) -> tuple[str, int | None, int | None]:
     return title, number, release
 
 
+class NotTextError(ValueError):
+    """A file offered as a book that is binary (an archive, an image, a PDF, ...)."""
+
+
+#: Bytes never found in text of any 8-bit or UTF-8 encoding, except tab, LF, FF, CR, ESC.
+_BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27)) + b"\x7f"
+
+
+def binary_reason(data: bytes, sample: int = 1 << 16) -> str | None:
+    """Why ``data`` is not a text file, or None. Decoding a binary as cp1252 never fails, so a
+    zip or PDF would become a "book" of mojibake: a NUL byte, or more than 1% control bytes in
+    the first 64 KiB, is binary (text has neither; UTF-16 books are not Gutenberg's)."""
+    head = data[:sample]
+    if b"\x00" in head:
+        return f"binary file, not a text book (NUL byte at offset {head.index(0)})"
+    controls = sum(head.count(bytes([b])) for b in _BINARY_BYTES)
+    if head and controls > 0.01 * len(head):
+        return f"binary file, not a text book ({controls} control bytes in the first {len(head)})"
+    return None
+
+
 def read_text_book(path: str | Path) -> Book:
-    """One plain-text book file (local or remote), cleaned."""
+    """One plain-text book file (local or remote), cleaned (NotTextError for a binary file)."""
     path = as_path(path)
     with open_input(path) as handle:
         data = handle.read()
+    reason = binary_reason(data)
+    if reason is not None:
+        raise NotTextError(reason)
     stripped = strip_gutenberg(decode_book(data))
     title, number, release = header_facts(stripped.header, str(path))
     return Book(

@@ -30,11 +30,13 @@ def iter_json_lines(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each valid JSON object line; report the rest."""
     line_no = 0
+    content = False
     try:
         with open_binary(path) as raw:
             for line_no, raw_line in enumerate(raw, start=1):
                 if not raw_line.strip():
                     continue
+                content = True
                 try:
                     text = raw_line.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -49,5 +51,9 @@ def iter_json_lines(
                     on_error(line_no, "not a JSON object")
                     continue
                 yield line_no, obj
+        if not content:
+            # a 0-byte file (an interrupted download) or only blank lines: say so, never a
+            # silently empty shard
+            on_error(None, "empty input: no records")
     except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
         on_error(None, f"truncated or corrupt compressed stream after line {line_no}: {exc}")

@@ -16,6 +16,9 @@ from llamapipe.formats.inputs import expand_inputs
 from llamapipe.text.latex import clean_paper
 
 STAGE = "ingest/arxiv"
+#: Failure reasons that are damaged inputs (counted as errors naming the file), not papers
+#: without usable LaTeX: a cut-off archive, a 0-byte file, a ``.gz`` that is not gzip.
+INPUT_ERRORS = frozenset({"corrupt_archive", "empty_file", "not_gzip"})
 SOURCE = "arxiv"
 
 
@@ -74,7 +77,7 @@ def process_shard(ctx: ShardContext) -> None:
                 ctx.counters.add("docs_in")
                 if isinstance(item, PaperFailure):
                     ctx.counters.removed(item.reason)
-                    if item.reason == "corrupt_archive":
+                    if item.reason in INPUT_ERRORS:
                         ctx.counters.error(item.origin, item.paper_id, item.message)
                     continue
                 try:

@@ -32,7 +32,13 @@ import numpy as np
 
 from llamapipe.engine import FinalizeContext, ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document, read_documents
-from llamapipe.formats.gutenberg import Book, is_jsonl, iter_jsonl_books, read_text_book
+from llamapipe.formats.gutenberg import (
+    Book,
+    NotTextError,
+    is_jsonl,
+    iter_jsonl_books,
+    read_text_book,
+)
 from llamapipe.formats.inputs import expand_inputs
 from llamapipe.io import is_remote, size_of
 from llamapipe.text.near_dup import (
@@ -119,6 +125,8 @@ def _iter_books(ctx: ShardContext) -> Iterator[Book]:
             yield read_text_book(path)
         except OSError as exc:
             ctx.counters.error(path, None, f"unreadable: {exc}")
+        except NotTextError as exc:
+            ctx.counters.error(path, None, str(exc))
 
 
 def clean_books(ctx: ShardContext) -> None:

@@ -82,18 +82,19 @@ def process_unique_documents(ctx: ShardContext) -> None:
 
 def publish_stage_files(ctx: FinalizeContext) -> None:
     """Whole-stage side files (written by the documents stage's finalize) next to the shards,
-    and the documents stage's removals and input errors in this stage's stats, so that
-    ``ingest/<source>/stats.json`` tells the whole story of the source (``duplicate`` included).
+    and the removals and input errors of all the source's own stages in this stage's stats, so
+    that ``ingest/<source>/stats.json`` tells the source's whole story (``duplicate`` included).
     """
     documents = ctx.upstream_dir(ctx.config["documents_stage"])
-    upstream = read_json(documents / "stats.json") or {}
-    ctx.counters.merge(
-        {
-            "totals": {"errors": upstream.get("totals", {}).get("errors", 0)},
-            "removed": upstream.get("removed", {}),
-            "errors": upstream.get("errors", []),
-        }
-    )
+    for stage in ctx.config["source_stages"]:
+        upstream = read_json(ctx.upstream_dir(stage) / "stats.json") or {}
+        ctx.counters.merge(
+            {
+                "totals": {"errors": upstream.get("totals", {}).get("errors", 0)},
+                "removed": upstream.get("removed", {}),
+                "errors": upstream.get("errors", []),
+            }
+        )
     for relpath in ctx.config["publish"]:
         if "{shard}" not in relpath and (documents / relpath).is_file():
             target = ctx.stage_dir / relpath
@@ -136,7 +137,12 @@ def with_document_dedup(
     )
     final = StageSpec(
         name=final_name,
-        config={"documents_stage": docs_name, "dedup_stage": dedup_name, "publish": list(publish)},
+        config={
+            "documents_stage": docs_name,
+            "dedup_stage": dedup_name,
+            "publish": list(publish),
+            "source_stages": [s.name for s in stages[:-1]] + [docs_name],
+        },
         plan=lambda: _shard_plan(docs_dir),
         process=process_unique_documents,
         upstream=[docs_name, keys_name, dedup_name],

@@ -226,3 +226,41 @@ def test_input_resolution_relative_cycles_and_missing() -> None:
     }
     out = resolve_inputs("paper/main.tex", files)
     assert out == "A [intro [nested]\n]\n B [loop ]\n C  D  E [tail]\n F"
+
+
+def test_root_entry_is_not_unsafe_but_traversal_is(realdata: Path, tmp_path: Path) -> None:
+    """The real paper re-packed the way ``tar -C dir -czf x.tar.gz .`` writes it: a ``./`` root
+    entry and ``./``-prefixed names. Only a ``..`` that climbs out is unsafe."""
+    members = {f"./{name}": data for name, data in _members(realdata / CAM16).items()}
+    members["./figs/../notes.tex"] = b"\\section{Notes} inside the archive"
+    members["./figs/../../escape.tex"] = b"\\section{Evil} outside"
+    path = tmp_path / "dotted.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        root = tarfile.TarInfo("./")
+        root.type = tarfile.DIRTYPE
+        tar.addfile(root)
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (paper,) = list(iter_papers(path))
+    assert isinstance(paper, Paper)
+    assert dict(paper.skipped) == {"unsafe_path": 1}
+    assert sorted(paper.files) == ["main.tex", "notes.tex", "perf.tex"]
+    docs, stats = _run([str(path)], tmp_path / "run")
+    assert [d.meta["main_file"] for d in docs] == ["main.tex"]
+    assert stats["totals"]["members_skipped_unsafe_path"] == 1
+
+
+def test_empty_and_non_gzip_gz_are_errors_of_their_own(realdata: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "1234.56789.gz"
+    empty.write_bytes(b"")
+    plain = tmp_path / "2345.67890.gz"  # a real .tex saved under a .gz name, uncompressed
+    plain.write_bytes(_members(realdata / CAM16)["main.tex"])
+    docs, stats = _run([str(realdata / CAM16), str(empty), str(plain)], tmp_path / "run")
+    assert len(docs) == 1
+    assert stats["removed"] == {"empty_file": 1, "not_gzip": 1}
+    assert stats["totals"]["errors"] == 2
+    by_path = {e["path"]: e["error"] for e in stats["errors"]}
+    assert by_path[str(empty)] == "empty file (0 bytes)"
+    assert by_path[str(plain)].startswith("named .gz but not gzip data")
