@@ -24,6 +24,7 @@ import pytest
 from llamapipe.config.sources.commoncrawl import LanguageModelConfig
 from llamapipe.engine import run_stage
 from llamapipe.formats.documents import read_documents
+from llamapipe.formats.wet import read_wet
 from llamapipe.sources.commoncrawl import (
     FILTERED_STAGE,
     HASHES_STAGE,
@@ -35,8 +36,6 @@ from llamapipe.text.langid import default_model_path
 
 SHARDS = ["CC-MAIN-2019-30-sample-00.warc.wet.gz", "CC-MAIN-2019-30-sample-01.warc.wet.gz"]
 DEDUP_FIELDS = ("line_ids", "nlines", "original_nlines", "length", "original_length")
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +107,7 @@ def _audit_rows(run_dir: Path) -> dict[str, dict]:
     return {row["url"]: row for row in rows}
 
 
+@pytest.mark.slow
 def test_dedup_matches_cc_net_page_by_page(ccnet_run, oracle: dict) -> None:
     """Parsing and the two-pass line dedup: the same pages, and for each the same line_ids,
     nlines, original_nlines, length and original_length as cc_net's DuplicatesRemover."""
@@ -129,6 +129,7 @@ def test_dedup_matches_cc_net_page_by_page(ccnet_run, oracle: dict) -> None:
     assert repeats >= 5
 
 
+@pytest.mark.slow
 def test_language_id_perplexity_and_bucket_match_cc_net(all_buckets_run: Path, oracle) -> None:
     """The same English pages as cc_net's Classifier, and for each the same language score,
     perplexity (whole page scored once) and bucket, plus the dedup fields of the output."""
@@ -149,3 +150,30 @@ def test_language_id_perplexity_and_bucket_match_cc_net(all_buckets_run: Path, o
         assert meta["language_score"] == pytest.approx(float(expected["language_score"])), url
         buckets.add(meta["bucket"])
     assert buckets == {"head", "middle", "tail"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ccnet_tests_sample.warc.txt",  # cc_net's own test file: plain text, LF line ends
+        "whirlwind_CC-MAIN-2024-22.warc.wet.gz",  # a 2024 record: language header, CRLF
+    ],
+)
+def test_parsing_matches_cc_net_on_plain_and_modern_wet(cc_net, realdata: Path, name: str):
+    """Every record as cc_net's `parse_warc_file` reads it (min_len 0): title, raw_content,
+    nlines and Content-Length, through both of our readers (plain text and gzip)."""
+    path = realdata / "commoncrawl" / name
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(path, "rt") as fh:
+        theirs = list(cc_net.process_wet_file.parse_warc_file(fh, min_len=0))
+    ours = list(read_wet(str(path)))
+    assert len(theirs) == len(ours) >= 1
+    for doc, rec in zip(theirs, ours, strict=True):
+        assert (rec.url, rec.title, rec.raw_content, rec.nlines, rec.length, rec.digest) == (
+            doc["url"],
+            doc["title"],
+            doc["raw_content"],
+            doc["nlines"],
+            doc["length"],
+            doc["digest"],
+        )
