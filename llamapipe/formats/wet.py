@@ -214,25 +214,25 @@ def open_wet(source: str | Path, cache_dir: Path | None = None, retries: int = 5
 # --------------------------------------------------------------------------------------------
 
 
-#: What ends every WARC record after its payload (WARC 1.0, section 5).
-RECORD_TRAILER = "\r\n\r\n"
-
-
-def payload_lines(block: str) -> list[str]:
+def payload_lines(text: str, trailer_included: bool = False) -> list[str]:
     """A record's lines as cc_net's `process_wet_file.group_by_docs` + `parse_doc` see them.
 
     cc_net reads the WET file as text (Python's universal newlines: `\\r\\n`, `\\r` and `\\n` end
     a line), strips every line and collects the lines after the headers up to the next
-    `WARC/1.0` line, so the record trailer contributes one empty line; when the last two lines
-    are empty both are dropped (a payload ending in a newline), otherwise all are kept. Interior
-    empty lines stay lines: they count in `line_ids` and `nlines` and they are hashed for dedup.
-    `block` is the payload followed by the record trailer.
+    `WARC/1.0` line, so the record trailer (`\\r\\n\\r\\n`) contributes one empty line; when the
+    last two lines are empty both are dropped (a payload ending in a newline), otherwise all
+    are kept. Interior empty lines stay lines: they count in `line_ids` and `nlines` and they
+    are hashed for dedup. `text`: the payload, or with `trailer_included` the payload followed
+    by whatever the file held up to the next record (the plain-text reader's blocks).
     """
-    if "\r" in block:
-        block = block.replace("\r\n", "\n").replace("\r", "\n")
-    lines = block.split("\n")
-    if lines and not lines[-1]:
-        lines.pop()  # a file's last line break does not start a line
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if trailer_included:
+        if not lines[-1]:
+            lines.pop()  # a file's last line break does not start a line
+    else:
+        lines.append("")  # (text + trailer) split the same way: one more, empty, line
     lines = [line.strip() for line in lines]
     if len(lines) >= 2 and not lines[-1] and not lines[-2]:
         del lines[-2:]
@@ -256,7 +256,7 @@ def _make_record(
     except UnicodeDecodeError as exc:
         on_skip(SKIP_NON_UTF8, f"{where} {url}: payload is not UTF-8 ({exc.reason} at {exc.start})")
         return None
-    lines = payload_lines(text if trailer_included else text + RECORD_TRAILER)
+    lines = payload_lines(text, trailer_included)
     if not any(lines):
         on_skip(SKIP_EMPTY_RECORD, f"{where} {url}: no text")
         return None

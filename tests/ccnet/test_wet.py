@@ -19,6 +19,7 @@ from llamapipe.formats.wet import (
     SKIP_TRUNCATED,
     download,
     expand_inputs,
+    payload_lines,
     read_wet,
     segment_name,
 )
@@ -199,3 +200,17 @@ def test_gzip_that_is_not_warc_reported(tmp_path: Path) -> None:
     path = tmp_path / "notes.warc.wet.gz"
     path.write_bytes(gzip.compress(b"just some text\n" * 20))
     assert _read(path) == ([], Counter({"unreadable_file": 1}))
+
+
+def test_payload_lines_as_cc_net_reads_a_record() -> None:
+    """cc_net's line rules (the parity with cc_net itself is in test_ccnet_parity.py): universal
+    newlines, stripped lines, interior empty lines kept, the trailer's empty line kept unless
+    the payload ends with a newline (then the last two empty lines go)."""
+    assert payload_lines("Title\n\n a \nb") == ["Title", "", "a", "b", ""]
+    assert payload_lines("Title\nb\n") == ["Title", "b"]
+    assert payload_lines("Title\nb\n\n") == ["Title", "b", ""]
+    assert payload_lines("T\r\nx\ry\u2028z") == ["T", "x", "y\u2028z", ""]
+    assert payload_lines("") == []
+    # the plain-text reader's block already ends with the record trailer
+    assert payload_lines("Title\nb\r\n\r\n", trailer_included=True) == ["Title", "b", ""]
+    assert payload_lines("", trailer_included=True) == []
