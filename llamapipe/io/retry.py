@@ -62,6 +62,10 @@ def is_transient(exc: BaseException) -> bool:
         return False
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code in TRANSIENT_STATUS
+    if isinstance(exc, ssl.SSLCertVerificationError) or isinstance(
+        getattr(exc, "reason", None), ssl.SSLCertVerificationError
+    ):
+        return False  # a certificate problem does not go away by asking again
     if isinstance(
         exc,
         ConnectionError

@@ -168,3 +168,29 @@ def test_cache_never_keeps_a_truncated_file(served: Path, tmp_path: Path) -> Non
         target.write_bytes(target.read_bytes()[:1000])
         assert len(_records(url, cache_dir=cache)) == 165
         assert sum(http.hits.values()) > hits
+
+
+def test_which_failures_are_retried() -> None:
+    import http.client
+    import ssl
+    import urllib.error
+
+    from llamapipe.io.retry import is_transient
+
+    retried = [
+        ConnectionResetError(),
+        TimeoutError(),
+        http.client.IncompleteRead(b"", 10),
+        http.client.RemoteDisconnected(),
+        urllib.error.HTTPError("u", 503, "busy", {}, None),  # type: ignore[arg-type]
+        urllib.error.HTTPError("u", 429, "slow down", {}, None),  # type: ignore[arg-type]
+    ]
+    final = [
+        FileNotFoundError(),
+        PermissionError(),
+        urllib.error.HTTPError("u", 404, "missing", {}, None),  # type: ignore[arg-type]
+        urllib.error.URLError(ssl.SSLCertVerificationError("bad certificate")),
+        ValueError("a bug, not the network"),
+    ]
+    assert all(is_transient(e) for e in retried)
+    assert not any(is_transient(e) for e in final)
