@@ -408,6 +408,10 @@ def run_stages(
 def _run_stages(specs: Sequence[StageSpec], run_dir: Path, **kwargs: Any) -> list[StageResult]:
     from llamapipe.engine.progress import print_summary
 
+    # Before any stage runs (one may refuse to run, stale): what killed writers left anywhere
+    # in these stages goes now, under the lock (run_stage does it again for its own stage).
+    for spec in specs:
+        remove_leftovers(run_dir / spec.name)
     console = kwargs.pop("console", None) or Console(stderr=True)
     executor = kwargs.pop("executor", "inprocess")
     workers = kwargs.get("workers", 1)

@@ -77,8 +77,8 @@ def test_second_build_fails_fast_naming_the_holder_then_waits(
 
 
 def test_killed_build_leaves_nothing_behind_after_the_rerun(tmp_path: Path, c4_parts: Path) -> None:
-    """A build killed inside a shard leaves its temp folder; the next build (holding the lock)
-    removes it, and nothing of the run goes to $TMPDIR."""
+    """A build killed inside a shard leaves its temp folder; the next build holding the lock
+    removes it first, even when it then refuses to run, and nothing goes to $TMPDIR."""
     cfg = write_config(tmp_path, c4_parts)
     own_tmp = tmp_path / "tmpdir"
     own_tmp.mkdir()
@@ -88,6 +88,10 @@ def test_killed_build_leaves_nothing_behind_after_the_rerun(tmp_path: Path, c4_p
     stage = tmp_path / "run" / "ingest" / "c4"
     assert list((stage / ".tmp").iterdir())  # the killed shard's folder
     env.pop("LLAMAPIPE_FAULT_KILL")
+    changed = ["--set", "sources.c4.files_per_shard=2"]
+    refused = cli("data", "build", "-c", str(cfg), *changed, env=env)  # stale: not rebuilt
+    assert refused.returncode == 1 and "stale" in refused.stderr
+    assert not (stage / ".tmp").exists()
     again = cli("data", "build", "-c", str(cfg), env=env)
     assert again.returncode == 0, again.stderr
     leftovers = [p for p in tmp_path.rglob("*") if p.name == ".tmp" or ".tmp" in p.name]
