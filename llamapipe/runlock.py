@@ -25,7 +25,6 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from llamapipe.errors import LlamapipeError
@@ -45,14 +44,8 @@ class RunDirUnusable(LlamapipeError):
     exit_code = 1
 
 
-@dataclass
-class _Held:
-    fd: int
-    depth: int
-
-
-#: Locks this process holds, by the lock file's real path (re-entrancy).
-_HELD: dict[str, _Held] = {}
+#: The lock files this process holds (real path -> descriptor): a nested take is a no-op.
+_HELD: dict[str, int] = {}
 
 
 def command_line() -> str:
@@ -117,13 +110,8 @@ def hold_run_dir(
     """
     run_dir = Path(run_dir).absolute()
     key = os.path.realpath(run_dir / LOCK_FILE)
-    held = _HELD.get(key)
-    if held is not None:  # this process already holds it: nested command
-        held.depth += 1
-        try:
-            yield
-        finally:
-            held.depth -= 1
+    if key in _HELD:  # this process already holds it (a command inside a command)
+        yield
         return
     fd = _open(run_dir)
     try:
@@ -142,7 +130,7 @@ def hold_run_dir(
         except BaseException:
             os.close(fd)
             raise
-    _HELD[key] = _Held(fd, 1)
+    _HELD[key] = fd
     try:
         _write_holder(fd, command or command_line())
         yield
@@ -161,8 +149,3 @@ def _read_holder_soon(run_dir: Path) -> dict[str, object]:
             return holder
         time.sleep(0.01)
     return {}
-
-
-def holds_run_dir(run_dir: Path | str) -> bool:
-    """Whether this process holds run_dir's lock (cleanup of leftovers is safe only then)."""
-    return os.path.realpath(Path(run_dir).absolute() / LOCK_FILE) in _HELD

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +21,12 @@ OVERRIDES = [
 ]
 
 
-def run(repo_root: Path, run_dir: Path) -> subprocess.CompletedProcess[str]:
+def run(repo_root: Path, run_dir: Path, tmpdir: Path) -> subprocess.CompletedProcess[str]:
     args = [sys.executable, "-m", "llamapipe", "run", "-c", str(repo_root / "pipeline.toml")]
     for item in [f"run.dir='{run_dir}'", *OVERRIDES]:
         args += ["--set", item]
-    return subprocess.run(args, capture_output=True, text=True, timeout=900)
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    return subprocess.run(args, capture_output=True, text=True, timeout=900, env=env)
 
 
 def snapshot(run_dir: Path) -> dict[str, int]:
@@ -39,7 +41,9 @@ def snapshot(run_dir: Path) -> dict[str, int]:
 @pytest.mark.slow
 def test_run_builds_everything_then_does_nothing(repo_root: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    first = run(repo_root, run_dir)
+    tmpdir = tmp_path / "tmpdir"  # every stage's scratch space is in the run dir, not here
+    tmpdir.mkdir()
+    first = run(repo_root, run_dir, tmpdir)
     assert first.returncode == 0, first.stderr[-3000:]
     report = (run_dir / "report.txt").read_text(encoding="utf-8")
     for section in ("Stages", "data stats", "Training", "Held-out perplexity", "Multiple choice"):
@@ -48,11 +52,13 @@ def test_run_builds_everything_then_does_nothing(repo_root: Path, tmp_path: Path
     assert (run_dir / "export/hf/model.safetensors").exists()
     before = snapshot(run_dir)
 
-    second = run(repo_root, run_dir)
+    second = run(repo_root, run_dir, tmpdir)
     assert second.returncode == 0, second.stderr[-3000:]
     assert snapshot(run_dir) == before  # nothing rewritten: stages, checkpoints, eval, export
     assert second.stderr.count("nothing to do") >= 20
     assert (run_dir / "report.txt").read_text(encoding="utf-8") == report
+    assert list(tmpdir.iterdir()) == []
+    assert not [p for p in run_dir.rglob("*") if p.name == ".tmp" or p.suffix == ".tmp"]
 
     # `status` from another folder (relative inputs resolve against pipeline.toml's folder)
     status = [sys.executable, "-m", "llamapipe", "status", "-c", str(repo_root / "pipeline.toml")]
