@@ -192,6 +192,9 @@ def train(
     except (FileNotFoundError, ValueError) as exc:
         raise StageError(f"cannot train on {tokens_dir}: {exc}") from exc
     train_dir = run_dir / "train" / size
+    # torch creates its inductor cache on the first step, by default in $TMPDIR: keep it in the
+    # run dir with everything else the run writes (an explicit setting wins).
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(run_dir / "cache" / "torchinductor"))
     # One trainer per run dir: global rank 0 holds the lock (re-entrant under the CLI, which
     # took it already); the other ranks of a torchrun job are covered by it.
     rank = dist.get_rank() if dist.is_initialized() else int(os.environ.get("RANK", "0"))
