@@ -242,7 +242,10 @@ def prepare_tokenize(work: Path, inputs: list[Path], tag: str, tokenizer_from: P
     from llamapipe.tokenizer import layout
 
     text_dir = work / f"text-{tag}"
-    text_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = work / f"tok-{tag}"
+    for stale in (text_dir, run_dir):
+        shutil.rmtree(stale, ignore_errors=True)
+    text_dir.mkdir(parents=True)
     nbytes = pages = 0
     for i, wet in enumerate(inputs):
         rows = page_texts(wet)
@@ -251,7 +254,6 @@ def prepare_tokenize(work: Path, inputs: list[Path], tag: str, tokenizer_from: P
         with gzip.open(text_dir / f"pages-{i:04d}.json.gz", "wt", encoding="utf-8") as f:
             for url, text in rows:
                 f.write(json.dumps({"text": text, "url": url, "timestamp": "2019-07-17"}) + "\n")
-    run_dir = work / f"tok-{tag}"
     ingest, stages = _token_stages(run_dir, str(text_dir / "*.json.gz"))
     for spec in ingest:
         run_stage(spec, run_dir, executor="inprocess", console=QUIET)
