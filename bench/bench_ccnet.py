@@ -546,7 +546,18 @@ def _summary(usage: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--copies", type=int, default=24, help="copies of the two real shards")
-    parser.add_argument("--workers", type=int, default=2, help="llamapipe pool workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="llamapipe workers of the headline run (1: one process, as the cc_net run)",
+    )
+    parser.add_argument(
+        "--also-workers",
+        type=int,
+        default=2,
+        help="one more llamapipe run with this many pool workers (0: none)",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="alternating rounds; best kept")
     parser.add_argument("--no-datatrove", action="store_true")
     parser.add_argument("--json", default=str(RESULTS), help="results file ('' for none)")
@@ -567,8 +578,15 @@ def main() -> None:
             _log(f"cc_net baseline unavailable: {exc}")
             ccnet_python = None
 
-        lp_runs, cc_runs, lp_nc_runs = [], [], []
+        lp_runs, cc_runs, lp_nc_runs, lp_more_runs = [], [], [], []
         for r in range(rounds):
+            if args.also_workers:
+                lp_more_runs.append(run_llamapipe(work, prep, inputs, args.also_workers, f"w{r}"))
+                _log(
+                    f"llamapipe with {args.also_workers} workers, round {r}: "
+                    f"{lp_more_runs[-1]['cpu_s']:.2f} CPU s, "
+                    f"{lp_more_runs[-1]['wall_s']:.2f} s wall"
+                )
             lp_nc_runs.append(
                 run_llamapipe(work, prep, inputs, args.workers, f"nc{r}", classifier=False)
             )
@@ -631,6 +649,9 @@ def main() -> None:
             "pages_read": read,
             "page_rule": f"WET conversion records with >= {MIN_LENGTH} chars of raw_content",
             "llamapipe_workers": args.workers,
+            f"llamapipe_{args.also_workers}_workers": (
+                _summary(_best(lp_more_runs)) if lp_more_runs else None
+            ),
             "cutoffs": prep["cutoffs"],
             "llamapipe": _summary(lp),
             "llamapipe_stage_wall_s": stage_seconds(Path(lp["run_dir"])),
@@ -642,7 +663,8 @@ def main() -> None:
         _log(
             f"llamapipe data build --source commoncrawl: {lp['cpu_s']:.2f} CPU s "
             f"(process tree), {lp['wall_s']:.2f} s wall, {lp_rate:.1f} pages/CPU-s; peak RSS "
-            f"{lp['peak_rss_worker_max_bytes'] / 1e6:.0f} MB per worker, "
+            f"{(lp['peak_rss_worker_max_bytes'] or lp['peak_rss_main_bytes']) / 1e6:.0f} MB "
+            f"per worker, "
             f"{lp['peak_rss_total_bytes'] / 1e6:.0f} MB total"
         )
         if cc_runs:
@@ -669,6 +691,17 @@ def main() -> None:
                 f"({lp_nc['cpu_s']:.2f} CPU s)"
             )
             results["ratio_end_to_end_without_classifier_vs_cc_net"] = round(ratio_nc, 3)
+            if lp_more_runs:
+                more = _best(lp_more_runs)
+                ratio_more = cc["cpu_s"] / more["cpu_s"]
+                results[f"ratio_end_to_end_{args.also_workers}_workers_vs_cc_net"] = round(
+                    ratio_more, 3
+                )
+                _log(
+                    f"ratio llamapipe end to end with {args.also_workers} workers vs cc_net "
+                    f"(per CPU s): {ratio_more:.2f}x ({more['cpu_s']:.2f} CPU s, "
+                    f"{more['wall_s']:.2f} s wall)"
+                )
             per_step = {
                 "WET parse": (cc_cpu.get("parse_mine", 0.0), steps["parse"]),
                 "hash pass (parse + hash + save)": (cc_cpu["hashes_pass"], steps["hashes_pass"]),
