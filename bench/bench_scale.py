@@ -417,84 +417,12 @@ def plot(rows: list[dict], path: Path, note: str) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def main(argv: list[str]) -> None:
-    if argv[:1] == ["--encode"]:
-        encode_main(Path(argv[1]), Path(argv[2]), int(argv[3]))
-        return
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="1,4,16,64", help="copies of the 2 real shards")
-    parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--skip-tokenize", action="store_true")
-    parser.add_argument("--skip-cc", action="store_true")
-    parser.add_argument("--json", default=str(RESULTS))
-    parser.add_argument("--plot", default=str(PLOT))
-    parser.add_argument("--workdir", default=None, help="keep inputs here (reused across runs)")
-    args = parser.parse_args(argv)
-    sizes = sorted(int(s) for s in args.sizes.split(","))
-    worker_counts = [int(w) for w in args.workers.split(",")]
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    load_start = loadavg()
-
-    tmp = None
-    if args.workdir:
-        work = Path(args.workdir)
-        work.mkdir(parents=True, exist_ok=True)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="bench-scale-")
-        work = Path(tmp.name)
-    try:
-        all_inputs = build_copies(work / "wet", max(sizes))
-        _log(f"inputs: up to {max(sizes)} copies ({len(all_inputs)} WET files)")
-        rows: list[dict] = []
-        if not args.skip_cc:
-            from bench.bench_ccnet import prepare_models
-
-            models_run = work / "models-run"
-            shutil.rmtree(models_run, ignore_errors=True)
-            prep = prepare_models(models_run, all_inputs)
-            for size in sizes:
-                inputs = all_inputs[: 2 * size]
-                pages = sum(len(page_texts(p)) for p in inputs)
-                for workers in worker_counts:
-                    usage = run_cc(work, prep, inputs, workers, f"{size}x-{workers}w")
-                    rows.append(
-                        _row("commoncrawl", size, workers, pages, usage, bytes_in=usage["bytes_in"])
-                    )
-                    _log(
-                        f"commoncrawl {size}x ({pages} pages) {workers}w: "
-                        f"{usage['wall_s']:.1f} s wall, {usage['cpu_s']:.1f} CPU s, "
-                        f"worker peak {rows[-1]['peak_rss_worker_max_bytes'] / 1e6:.0f} MB"
-                    )
-        if not args.skip_tokenize:
-            first_tok = None
-            for size in sizes:
-                inputs = all_inputs[: 2 * size]
-                run_dir, text_dir, pages, nbytes = prepare_tokenize(
-                    work, inputs, f"{size}x", first_tok
-                )
-                first_tok = first_tok or run_dir
-                for workers in worker_counts:
-                    usage = run_encode(run_dir, text_dir, workers)
-                    rows.append(
-                        _row(
-                            "tokenize",
-                            size,
-                            workers,
-                            pages,
-                            usage,
-                            text_bytes=nbytes,
-                            mb_per_s_per_core=round(nbytes / 1e6 / usage["cpu_s"], 2),
-                        )
-                    )
-                    _log(
-                        f"tokenize {size}x ({nbytes / 1e6:.1f} MB) {workers}w: "
-                        f"{usage['wall_s']:.1f} s wall, {usage['cpu_s']:.1f} CPU s, "
-                        f"worker peak {rows[-1]['peak_rss_worker_max_bytes'] / 1e6:.0f} MB"
-                    )
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-
+def report(rows: list[dict], args: argparse.Namespace, meta: dict, final: bool) -> None:
+    """Summary, results JSON and plot of the rows so far (rewritten after every measurement,
+    so that an interrupted run still leaves what it measured); the ratios printed at the end."""
+    sizes, worker_counts = meta["sizes"], meta["workers"]
+    started, load_start = meta["started_utc"], meta["loadavg_at_start"]
+    log = _log if final else (lambda _msg: None)
     summary: dict = {}
     for stage in ("commoncrawl", "tokenize"):
         for workers in worker_counts:
@@ -512,35 +440,132 @@ def main(argv: list[str]) -> None:
                 speedup = one[0]["wall_s"] / two[0]["wall_s"]
                 summary[f"{stage}_{size}x_speedup_2w_vs_1w"] = round(speedup, 3)
                 target = " (target >= 1.8x)" if size == 16 else ""
-                _log(f"ratio {stage} {size}x 2 workers vs 1 (wall): {speedup:.2f}x{target}")
+                log(f"ratio {stage} {size}x 2 workers vs 1 (wall): {speedup:.2f}x{target}")
         for workers in worker_counts:
             fitted = summary.get(f"{stage}_{workers}w", {})
             if "fit_ms_per_page" in fitted:
-                _log(
+                log(
                     f"{stage} {workers}w: {fitted['fit_ms_per_page']} ms CPU per page marginal "
                     f"(fit), {fitted['fit_fixed_s']} s fixed"
                 )
     results = {
-        "started_utc": started,
-        "loadavg_at_start": load_start,
+        **meta,
         "loadavg_at_end": loadavg(),
-        "cpus": os.cpu_count(),
-        "sizes": sizes,
-        "workers": worker_counts,
+        "complete": final,
         "rows": rows,
         "summary": summary,
     }
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
-        _log(f"results: {args.json}")
+        log(f"results: {args.json}")
     if args.plot and rows:
         plot(
             rows,
             Path(args.plot),
             f"{started}, {os.cpu_count()} cores, load average at start {load_start[0]}",
         )
-        _log(f"plot: {args.plot}")
+        log(f"plot: {args.plot}")
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--encode"]:
+        encode_main(Path(argv[1]), Path(argv[2]), int(argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1,4,16,64", help="copies of the 2 real shards")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--skip-tokenize", action="store_true")
+    parser.add_argument("--skip-cc", action="store_true")
+    parser.add_argument("--json", default=str(RESULTS))
+    parser.add_argument("--plot", default=str(PLOT))
+    parser.add_argument("--workdir", default=None, help="keep inputs here (reused across runs)")
+    args = parser.parse_args(argv)
+    order = [int(s) for s in args.sizes.split(",")]
+    sizes = sorted(order)
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    meta = {
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "loadavg_at_start": loadavg(),
+        "cpus": os.cpu_count(),
+        "sizes": sizes,
+        "workers": worker_counts,
+    }
+    tmp = None
+    if args.workdir:
+        work = Path(args.workdir)
+        work.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="bench-scale-")
+        work = Path(tmp.name)
+    try:
+        all_inputs = build_copies(work / "wet", max(sizes))
+        _log(f"inputs: up to {max(sizes)} copies ({len(all_inputs)} WET files)")
+        rows: list[dict] = []
+        if not args.skip_cc:
+            from bench.bench_ccnet import prepare_models
+
+            models_run = work / "models-run"
+            shutil.rmtree(models_run, ignore_errors=True)
+            prep = prepare_models(models_run, all_inputs)
+        first_tok = None
+        if not args.skip_tokenize:  # the tokenizer: trained once, on the 1x text
+            first_tok = prepare_tokenize(work, all_inputs[:2], "1x", None)
+        for size in order:  # both stages per size, in the order given (a cut run keeps them)
+            inputs = all_inputs[: 2 * size]
+            if not args.skip_cc:
+                pages = sum(len(page_texts(p)) for p in inputs)
+                for workers in worker_counts:
+                    usage = run_cc(work, prep, inputs, workers, f"{size}x-{workers}w")
+                    rows.append(
+                        _row(
+                            "commoncrawl",
+                            size,
+                            workers,
+                            pages,
+                            usage,
+                            bytes_in=usage["bytes_in"],
+                            docs_filtered=usage["docs_filtered"],
+                            docs_out=usage["docs_out"],
+                        )
+                    )
+                    report(rows, args, meta, final=False)
+                    _log(
+                        f"commoncrawl {size}x ({pages} pages) {workers}w: "
+                        f"{usage['wall_s']:.1f} s wall, {usage['cpu_s']:.1f} CPU s, "
+                        f"worker peak {rows[-1]['peak_rss_worker_max_bytes'] / 1e6:.0f} MB, "
+                        f"{usage['docs_out']} documents out"
+                    )
+            if not args.skip_tokenize:
+                run_dir, text_dir, pages, nbytes = (
+                    first_tok
+                    if size == 1
+                    else prepare_tokenize(work, inputs, f"{size}x", first_tok[0])
+                )
+                for workers in worker_counts:
+                    usage = run_encode(run_dir, text_dir, workers)
+                    rows.append(
+                        _row(
+                            "tokenize",
+                            size,
+                            workers,
+                            pages,
+                            usage,
+                            text_bytes=nbytes,
+                            mb_per_s_per_core=round(nbytes / 1e6 / usage["cpu_s"], 2),
+                        )
+                    )
+                    report(rows, args, meta, final=False)
+                    _log(
+                        f"tokenize {size}x ({nbytes / 1e6:.1f} MB) {workers}w: "
+                        f"{usage['wall_s']:.1f} s wall, {usage['cpu_s']:.1f} CPU s, "
+                        f"worker peak {rows[-1]['peak_rss_worker_max_bytes'] / 1e6:.0f} MB"
+                    )
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+    report(rows, args, meta, final=True)
 
 
 if __name__ == "__main__":
