@@ -199,7 +199,13 @@ cutoffs = {{en = [{head!r}, {tail!r}]}}
     )
     if usage["returncode"] != 0:
         sys.exit(f"bench_scale: llamapipe failed: {usage['stderr_tail'][-600:]}")
-    usage["bytes_on_disk"] = sum(_du(run_dir / d) for d in ("ingest/commoncrawl", "ccnet-models"))
+    # data written for the input (hashes, filtered/classified/final shards), apart from the
+    # models (the ~50 MB reference classifier, the LM), which do not grow with it
+    models = _du(run_dir / "ingest/commoncrawl/classifier-model") + _du(run_dir / "ccnet-models")
+    usage["bytes_on_disk"] = (
+        _du(run_dir / "ingest/commoncrawl") + _du(run_dir / "ccnet-models") - models
+    )
+    usage["bytes_models"] = models
     usage["bytes_in"] = sum(p.stat().st_size for p in inputs)
     for key, stage in (
         ("docs_filtered", "ingest/commoncrawl/filtered"),
@@ -525,6 +531,7 @@ def main(argv: list[str]) -> None:
                             pages,
                             usage,
                             bytes_in=usage["bytes_in"],
+                            bytes_models=usage["bytes_models"],
                             docs_filtered=usage["docs_filtered"],
                             docs_out=usage["docs_out"],
                         )
