@@ -60,7 +60,8 @@ def import_command(
     """Import a Hugging Face Llama model directory as a llamapipe checkpoint.
 
     Reads config.json + safetensors; the checkpoint works with eval/generate --checkpoint and
-    as a starting point for training.
+    as a starting point for training (`llamapipe train --init-from <checkpoint or HF dir>`,
+    which also reads the HF directory directly).
 
     Example: llamapipe import-hf runs/demo/export/hf --out runs/demo/imported/demo-hf
     """

@@ -45,7 +45,9 @@ def _pm(row: dict[str, Any], key: str) -> str:
 
 def tasks_table(results: dict[str, Any]) -> Table:
     """Tasks scored by likelihood: items, shots, acc and acc_norm (± standard error), chance."""
-    table = Table(title=f"Scored tasks ({results.get('checkpoint_label', 'model')})")
+    table = Table(
+        title=f"Multiple choice and scored tasks ({results.get('checkpoint_label', 'model')})"
+    )
     table.add_column("task")
     table.add_column("schema")
     table.add_column("items", justify="right")

@@ -112,12 +112,13 @@ class SandboxResult:
 
 
 def _processes_of(uid: int) -> int:
+    """Tasks (threads count: RLIMIT_NPROC counts them) the user runs now."""
     count = 0
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
                 if entry.stat().st_uid == uid:
-                    count += 1
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
             except OSError:
                 continue
     return count

@@ -22,6 +22,18 @@ from llamapipe.report import report_text
 from llamapipe.training.checkpoint import load_model_for_inference
 
 
+def _own_run(cfg: PipelineConfig, root: Path) -> PipelineConfig:
+    """The trained run seen through another run folder (links to its tokenizer, tokens and
+    checkpoints), so results.json written here does not mix with other tests' results."""
+    run = root / "run"
+    run.mkdir()
+    for name in ("tokenizer", "tokens", "train"):
+        (run / name).symlink_to(cfg.run_dir / name)
+    own = cfg.model_copy(deep=True)
+    own.run.dir = str(run)
+    return own
+
+
 def _paper_tasks(eval_dir: Path) -> list[EvalTask]:
     def path(name: str) -> str:
         return str(eval_dir / name)
@@ -91,11 +103,14 @@ def test_a_bad_winogrande_record_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_paper_tasks_on_trained_and_random_models(trained_run: PipelineConfig, realdata: Path):
-    cfg = trained_run.model_copy(deep=True)
+def test_paper_tasks_on_trained_and_random_models(
+    trained_run: PipelineConfig, realdata: Path, tmp_path: Path
+):
+    cfg = _own_run(trained_run, tmp_path)
     cfg.eval.tasks = _paper_tasks(realdata / "eval")
     cfg.eval.perplexity = False
-    results = run_eval(cfg, force=True)
+    results = run_eval(cfg)
+    assert results_path(cfg, Path(results["checkpoint"])).parent.parent.parent == cfg.run_dir
     tasks = results["tasks"]
     assert {"winogrande", "lambada", "triviaqa", "gsm8k", "math", "humaneval"} <= set(tasks)
     assert tasks["winogrande"]["kind"] == "partial" and tasks["winogrande"]["num_items"] == 20
@@ -132,8 +147,10 @@ def test_paper_tasks_on_trained_and_random_models(trained_run: PipelineConfig, r
 
 
 @pytest.mark.slow
-def test_results_accumulate_across_evals(trained_run: PipelineConfig, realdata: Path) -> None:
-    cfg = trained_run.model_copy(deep=True)
+def test_results_accumulate_across_evals(
+    trained_run: PipelineConfig, realdata: Path, tmp_path: Path
+) -> None:
+    cfg = _own_run(trained_run, tmp_path)
     cfg.eval.perplexity = False
     eval_dir = realdata / "eval"
     first = cfg.model_copy(deep=True)
@@ -146,7 +163,7 @@ def test_results_accumulate_across_evals(trained_run: PipelineConfig, realdata: 
             name="winogrande", path=str(eval_dir / "llmfoundry_winogrande_201-400.jsonl"), limit=8
         )
     ]
-    a = run_eval(first, force=True)
+    a = run_eval(first)
     b = run_eval(second)
     assert set(b["tasks"]) == {"copa", "winogrande"}
     assert b["tasks"]["copa"] == a["tasks"]["copa"]  # kept, not recomputed
