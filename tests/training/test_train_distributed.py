@@ -70,3 +70,32 @@ def test_fsdp_x_tp_matches_and_its_checkpoint_resumes_in_one_process(
     train(tiny_config(token_run, micro_batch_size=2, max_steps=6, checkpoint_every=3), tmp_path)
     losses = metric_losses(tmp_path)
     assert [losses[s] for s in range(4, 7)] == pytest.approx(reference[3:], abs=1e-4)
+
+
+def test_init_from_hf_gqa_model_under_fsdp_x_tp_matches_one_process(
+    token_run: Path, tmp_path: Path
+) -> None:
+    """--init-from loads full HF weights into sharded DTensors (2 ranks, tp=2: one KV head each)
+    and trains exactly as one process does from the same weights."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(
+        hidden_size=64,
+        intermediate_size=192,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=512,
+        max_position_embeddings=64,
+        rope_theta=50_000.0,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(7)
+    transformers.LlamaForCausalLM(config).save_pretrained(tmp_path / "hf", safe_serialization=True)
+    torch.set_num_threads(1)
+    single = train(
+        tiny_config(token_run, micro_batch_size=2, max_steps=3, init_from=str(tmp_path / "hf")),
+        tmp_path / "one",
+    ).losses
+    torchrun(2, tmp_path / "two", token_run, "tp=2", "max_steps=3", f"init_from={tmp_path / 'hf'}")
+    losses = metric_losses(tmp_path / "two")
+    assert [losses[s] for s in range(1, 4)] == pytest.approx(single, abs=1e-4)
