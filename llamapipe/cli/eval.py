@@ -1,4 +1,4 @@
-"""`llamapipe eval`: held-out perplexity per source and multiple-choice accuracy of a checkpoint."""
+"""`llamapipe eval`: held-out perplexity per source and task scores of a checkpoint."""
 
 from __future__ import annotations
 
@@ -42,11 +42,13 @@ def eval_command(
     ] = False,
     wait: WaitOption = False,
 ) -> None:
-    """Evaluate a checkpoint: held-out perplexity per source and multiple-choice accuracy.
+    """Evaluate a checkpoint: held-out perplexity per source and every configured task.
 
     Perplexity on each source's validation tokens, then every task of \\[eval.tasks]
-    (zero/few-shot; acc and length-normalized acc). Writes
-    <run>/eval/<size>-<checkpoint>/results.json and prints the tables.
+    (zero/few-shot): multiple choice, WinoGrande partial scoring, LAMBADA, closed-book QA
+    (exact match), GSM8K / MATH (final answer, maj@k), HumanEval (pass@k, sandboxed). Results
+    accumulate in <run>/eval/<size>-<checkpoint>/results.json (only new or changed tasks are
+    computed); prints the tables, including the paper's layout.
 
     Example: llamapipe eval -c pipeline.toml --size demo --set eval.batch_size=16
     """
