@@ -122,26 +122,35 @@ def test_file_size_limit_is_one_line_and_rebuilt(realdata: Path, tmp_path: Path)
     assert _c4_docs(run_dir) == 1000
 
 
-def _tiny_model(tmp_path: Path):
+def _tiny_model(realdata: Path, tmp_path: Path):
+    """A real supervised fastText model: lines of two real books, labelled by book."""
     import fasttext
 
+    lines = []
+    for label, name in (
+        ("alice", "pg11_alice_in_wonderland_en.txt"),
+        ("war", "pg132_art_of_war_en.txt"),
+    ):
+        text = (realdata / "books" / name).read_text(encoding="utf-8")
+        lines += [f"__label__{label} {line.strip()}" for line in text.splitlines()[200:700]]
     train = tmp_path / "train.txt"
-    lines = [f"__label__{'wiki' if i % 2 else 'cc'} word{i % 13} text {i % 7}" for i in range(300)]
     train.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return fasttext.train_supervised(
-        str(train), dim=16, epoch=1, bucket=20_000, wordNgrams=2, verbose=0, thread=1
+        str(train), dim=16, epoch=2, lr=0.1, bucket=20_000, wordNgrams=2, verbose=0, thread=1
     )
 
 
-def test_fasttext_size_formula_matches_a_real_save(tmp_path: Path) -> None:
-    model = _tiny_model(tmp_path)
+def test_fasttext_size_formula_matches_a_real_save(realdata: Path, tmp_path: Path) -> None:
+    model = _tiny_model(realdata, tmp_path)
     path = tmp_path / "model.bin"
     save_fasttext_model(model, path)
     assert path.stat().st_size == fasttext_file_size(model) > 1_000_000
 
 
-def test_fasttext_save_on_a_full_disk_is_an_error(small_disk: Path, tmp_path: Path) -> None:
-    model = _tiny_model(tmp_path)
+def test_fasttext_save_on_a_full_disk_is_an_error(
+    small_disk: Path, realdata: Path, tmp_path: Path
+) -> None:
+    model = _tiny_model(realdata, tmp_path)
     _fill(small_disk, leave=200_000)  # the model is ~1.3 MB
     path = small_disk / "model.bin"
     # fastText itself returns normally having written a short file ...
