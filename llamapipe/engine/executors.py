@@ -7,6 +7,7 @@ reporting live in the runner, so the four behave identically and produce identic
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +37,11 @@ class InProcessExecutor:
         pass
 
 
+def _adopt_environment(environ: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(environ)
+
+
 class PoolExecutor:
     """A local process pool (forkserver: no fork of a process holding threads or locks)."""
 
@@ -46,7 +52,15 @@ class PoolExecutor:
     def run(self, tasks: Sequence[ShardTask]) -> Iterator[tuple[ShardTask, ShardOutcome]]:
         if self._pool is None:
             ctx = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            # The forkserver is started once per process and its workers inherit *its*
+            # environment, which may predate variables the driver set since (credentials,
+            # endpoints): each worker takes the driver's environment of now.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=ctx,
+                initializer=_adopt_environment,
+                initargs=(dict(os.environ),),
+            )
         futures = {self._pool.submit(run_shard_task, task): task for task in tasks}
         pending = set(futures)
         while pending:
