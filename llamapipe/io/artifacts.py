@@ -4,7 +4,8 @@ Python's own writes raise on a full disk, but data can still be lost after `clos
 allocation reports ENOSPC only at fsync), and C++ writers do not always raise: fastText's
 `save_model` stops writing on a full disk and returns normally. So every output is fsynced and
 re-opened by its format (a Parquet footer, a NumPy header against the file size, a zip
-directory, JSON), and fastText models are compared with the exact size their format implies.
+directory, JSON, SentencePiece and KenLM models), and fastText models are compared with the
+exact size their format implies.
 A failed check is an error naming the file; no marker is written, so the next run redoes it.
 """
 
@@ -56,6 +57,10 @@ def check_readable(path: Path) -> None:
             import sentencepiece as spm
 
             spm.SentencePieceProcessor(model_file=str(path))
+        elif name.endswith(".arpa.bin"):  # KenLM binary: its loader checks the size it declares
+            import kenlm
+
+            kenlm.Model(str(path))
     except (OSError, ValueError, EOFError, RuntimeError, zipfile.BadZipFile) as exc:
         raise IntegrityError(
             f"{path}: written file is truncated or corrupt ({type(exc).__name__}: {exc}); "

@@ -159,3 +159,29 @@ def test_fasttext_save_on_a_full_disk_is_an_error(
     # ... which the checked save turns into an error naming the file.
     with pytest.raises(DiskFullError, match=f"{path}: fastText wrote only"):
         save_fasttext_model(model, path)
+
+
+def test_truncated_outputs_are_caught_by_their_format(realdata: Path, tmp_path: Path) -> None:
+    """Each format's re-open check refuses a file cut short (as a full disk leaves it)."""
+    import numpy as np
+
+    from llamapipe.errors import IntegrityError
+    from llamapipe.formats.documents import Document, DocumentWriter
+    from llamapipe.io.artifacts import verify_written
+
+    shard = tmp_path / "00000.parquet"
+    with DocumentWriter(shard) as writer:
+        for i in range(50):
+            writer.write(Document(id=f"d{i}", text="text " * 200, source="t", meta={}))
+    keys = tmp_path / "keys.npy"
+    np.save(keys, np.arange(10_000, dtype=np.uint64))
+    index = tmp_path / "index.npz"
+    np.savez(index, a=np.arange(10_000))
+    meta = tmp_path / "sample.json"
+    meta.write_text(json.dumps({"k": list(range(500))}), encoding="utf-8")
+    for path in (shard, keys, index, meta):
+        verify_written(path)  # complete: accepted
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) * 2 // 3])
+        with pytest.raises(IntegrityError, match=f"{path.name}: written file is truncated"):
+            verify_written(path)
