@@ -53,33 +53,44 @@ def fetch_cached(ref: str, cache_dir: Path, policy: RetryPolicy | None = None) -
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     _sidecar(target).unlink(missing_ok=True)
+    part = target.with_name(f".{target.name}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        size, md5 = download_verified(ref, part, policy)
+        os.replace(part, target)
+        _fsync_dir(target.parent)
+        record = {"ref": normalize(ref), "size": size, "md5": md5}
+        tmp = _sidecar(target).with_name(f".{target.name}.sidecar-{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as out:
+            json.dump(record, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, _sidecar(target))
+        return target
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(part, exc) from exc
+        raise StorageError(f"{ref}: cannot write the cached copy {part}: {exc}") from exc
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def download_verified(ref: str, dest: Path, policy: RetryPolicy) -> tuple[int, str]:
+    """Stream `ref` into `dest` until a copy passes its length and digest checks; returns
+    (bytes, md5). A failed check means the whole copy is suspect (digest mismatch, object
+    changed), so it is fetched again, up to the policy's retries; a full disk is one line."""
     attempt = 0
     while True:
-        part = target.with_name(f".{target.name}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         try:
-            size, md5 = _download(ref, part, policy)
-            os.replace(part, target)
-            _fsync_dir(target.parent)
-            record = {"ref": normalize(ref), "size": size, "md5": md5}
-            tmp = _sidecar(target).with_name(f".{target.name}.sidecar-{os.getpid()}")
-            with open(tmp, "w", encoding="utf-8") as out:
-                json.dump(record, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, _sidecar(target))
-            return target
+            return _download(ref, dest, policy)
         except IntegrityError:
-            # The whole copy is suspect (digest mismatch, object changed): fetch it again.
             if attempt >= policy.retries:
                 raise
             policy.wait(attempt)
             attempt += 1
         except OSError as exc:
             if is_disk_full(exc):
-                raise disk_full_error(part, exc) from exc
-            raise StorageError(f"{ref}: cannot write the cached copy {part}: {exc}") from exc
-        finally:
-            part.unlink(missing_ok=True)
+                raise disk_full_error(dest, exc) from exc
+            raise
 
 
 def _download(ref: str, part: Path, policy: RetryPolicy) -> tuple[int, str]:

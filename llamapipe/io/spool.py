@@ -13,9 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from llamapipe.errors import IntegrityError
-from llamapipe.io.cache import _download
-from llamapipe.io.diskfull import disk_full_error, is_disk_full
+from llamapipe.io.cache import download_verified
 from llamapipe.io.refs import check_scheme, normalize, ref_name
 from llamapipe.io.retry import RetryPolicy
 
@@ -34,20 +32,7 @@ def local_copy(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{uuid.uuid4().hex[:8]}-{ref_name(ref)}"
     try:
-        attempt = 0
-        while True:
-            try:
-                _download(ref, target, policy)
-                break
-            except IntegrityError:
-                if attempt >= policy.retries:
-                    raise
-                policy.wait(attempt)
-                attempt += 1
-            except OSError as exc:
-                if is_disk_full(exc):
-                    raise disk_full_error(target, exc) from exc
-                raise
+        download_verified(ref, target, policy)
         yield target
     finally:
         with contextlib.suppress(FileNotFoundError):
