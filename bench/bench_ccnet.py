@@ -192,12 +192,18 @@ def _llamapipe_bin() -> str:
 
 
 def run_llamapipe(
-    work: Path, prep: dict, inputs: list[Path], workers: int, tag: str, classifier: bool = True
+    work: Path,
+    prep: dict,
+    inputs: list[Path],
+    workers: int,
+    tag: str,
+    classifier: bool = True,
+    group_size: int | None = 2,
 ) -> dict:
     """`llamapipe data build --source commoncrawl` in a fresh run folder holding only the
     (complete) Wikipedia stage, measured as a process tree. `classifier=False`: without the
     reference classifier's two sub-stages (cc_net has none), i.e. the same steps as cc_net
-    plus the exact-dedup sub-stage."""
+    plus the exact-dedup sub-stage. `group_size=None`: the config's default dedup group."""
     from llamapipe.sources.wikipedia import STAGE_NAME as WIKI_STAGE
 
     run_dir = work / f"lp-{tag}"
@@ -217,7 +223,7 @@ inputs = ["{enwiki}"]
 languages = ["en"]
 [sources.commoncrawl]
 inputs = {json.dumps([str(p) for p in inputs])}
-group_size = 2
+{"" if group_size is None else f"group_size = {group_size}"}
 [sources.commoncrawl.lm]
 models_dir = "{prep["lm_dir"]}"
 cutoffs = {{en = [{head!r}, {tail!r}]}}

@@ -168,37 +168,12 @@ def _du(path: Path) -> int:
 
 
 def run_cc(work: Path, prep: dict, inputs: list[Path], workers: int, tag: str) -> dict:
-    from bench.bench_ccnet import ENWIKI, _llamapipe_bin
-    from llamapipe.sources.wikipedia import STAGE_NAME as WIKI_STAGE
+    """The Common Crawl stage as bench_ccnet runs it (the config's own dedup group size), plus
+    what it left on disk."""
+    from bench.bench_ccnet import run_llamapipe
 
-    run_dir = work / f"cc-{tag}"
-    shutil.rmtree(run_dir, ignore_errors=True)
-    shutil.copytree(prep["wiki_run"] / WIKI_STAGE, run_dir / WIKI_STAGE)
-    [enwiki] = realdata("bench_scale", ENWIKI)
-    head, tail = prep["cutoffs"]
-    config = work / f"cc-{tag}.toml"
-    config.write_text(
-        f"""[run]
-dir = "{run_dir}"
-[executor]
-kind = "pool"
-workers = {workers}
-[sources.wikipedia]
-inputs = ["{enwiki}"]
-languages = ["en"]
-[sources.commoncrawl]
-inputs = {json.dumps([str(p) for p in inputs])}
-[sources.commoncrawl.lm]
-models_dir = "{prep["lm_dir"]}"
-cutoffs = {{en = [{head!r}, {tail!r}]}}
-"""
-    )
-    usage = proctree.measure(
-        [_llamapipe_bin(), "data", "build", "-c", str(config), "--source", "commoncrawl"],
-        env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))},
-    )
-    if usage["returncode"] != 0:
-        sys.exit(f"bench_scale: llamapipe failed: {usage['stderr_tail'][-600:]}")
+    usage = run_llamapipe(work, prep, inputs, workers, tag, group_size=None)
+    run_dir = Path(usage["run_dir"])
     # data written for the input (hashes, filtered/classified/final shards), apart from the
     # models (the ~50 MB reference classifier, the LM), which do not grow with it
     models = _du(run_dir / "ingest/commoncrawl/classifier-model") + _du(run_dir / "ccnet-models")
