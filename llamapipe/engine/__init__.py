@@ -12,6 +12,7 @@ from llamapipe.engine.spec import (
     ShardSpec,
     StageSpec,
 )
+from llamapipe.engine.stage_config import StageConfig, config_dict
 from llamapipe.engine.state import StageStatus
 
 __all__ = [
@@ -21,8 +22,10 @@ __all__ = [
     "ShardContext",
     "ShardSpec",
     "StageResult",
+    "StageConfig",
     "StageSpec",
     "StageStatus",
+    "config_dict",
     "make_executor",
     "run_stage",
     "run_stages",

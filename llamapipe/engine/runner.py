@@ -23,6 +23,7 @@ from llamapipe.engine.executors import Executor, make_executor
 from llamapipe.engine.fingerprint import digest, shard_fingerprint
 from llamapipe.engine.progress import ShardProgress
 from llamapipe.engine.spec import Counters, FinalizeContext, ShardSpec, StageSpec
+from llamapipe.engine.stage_config import config_dict
 from llamapipe.engine.state import (
     StageStatus,
     clear_stage,
@@ -75,7 +76,8 @@ def _upstream_digests(spec: StageSpec, run_dir: Path) -> dict[str, str]:
 
 def _make_plan(spec: StageSpec, run_dir: Path) -> _Plan:
     upstream = _upstream_digests(spec, run_dir)
-    config_digest = digest(spec.config)
+    config = config_dict(spec.config)
+    config_digest = digest(config)
     shards = sorted(spec.plan(), key=lambda s: s.index)
     indexes = [s.index for s in shards]
     if len(set(indexes)) != len(indexes):
@@ -84,7 +86,7 @@ def _make_plan(spec: StageSpec, run_dir: Path) -> _Plan:
         s.index: shard_fingerprint(config_digest, upstream, s.index, s.inputs, s.params)
         for s in shards
     }
-    return _Plan(shards, fingerprints, config_digest, upstream, spec.config)
+    return _Plan(shards, fingerprints, config_digest, upstream, config)
 
 
 def _stale_reason(manifest: dict[str, Any], plan: _Plan) -> str:
@@ -114,7 +116,7 @@ def _write_manifest(
     manifest = {
         "stage": spec.name,
         "llamapipe_version": __version__,
-        "config": spec.config,
+        "config": plan.config,
         "config_digest": plan.config_digest,
         "upstream": plan.upstream_digests,
         "shards": [
@@ -375,6 +377,7 @@ def _read_stats_counters(stage_dir: Path) -> dict[str, Any]:
         "totals": stats.get("totals", {}),
         "removed": stats.get("removed", {}),
         "errors": stats.get("errors", []),
+        "filter_cpu_s": stats.get("filter_cpu_s", {}),
     }
 
 

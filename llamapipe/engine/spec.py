@@ -6,13 +6,19 @@ submitit) can pickle it by reference; everything it needs travels in the ShardCo
 
 from __future__ import annotations
 
+import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llamapipe.errors import InputError
+from llamapipe.filters.runner import FilterRunner
+
+if TYPE_CHECKING:
+    from llamapipe.filters.base import Filter
 
 #: How many error records a shard keeps verbatim in its marker; the rest are only counted.
 MAX_ERRORS_KEPT = 50
@@ -32,7 +38,8 @@ class ShardSpec:
 
 
 class Counters:
-    """Counts of one shard: free-form totals, removals per filter, and input errors.
+    """Counts of one shard: free-form totals, removals per reason, CPU seconds per filter, and
+    input errors.
 
     Errors are counted always, and the first MAX_ERRORS_KEPT are kept with their file and record
     so that stats.json can say which inputs were skipped and why.
@@ -42,6 +49,7 @@ class Counters:
         self.strict = strict
         self.totals: Counter[str] = Counter()
         self.removed_by: Counter[str] = Counter()
+        self.filter_cpu_s: Counter[str] = Counter()
         self.errors: list[dict[str, str]] = []
 
     def add(self, name: str, n: int = 1) -> None:
@@ -49,6 +57,9 @@ class Counters:
 
     def removed(self, reason: str, n: int = 1) -> None:
         self.removed_by[reason] += n
+
+    def filter_seconds(self, name: str, seconds: float) -> None:
+        self.filter_cpu_s[name] += seconds
 
     def error(self, path: str | Path, record: str | int | None, message: str) -> None:
         """Count a corrupt input; in strict mode stop with a one-line error naming it."""
@@ -63,16 +74,20 @@ class Counters:
         data = other.to_dict() if isinstance(other, Counters) else other
         self.totals.update(data.get("totals", {}))
         self.removed_by.update(data.get("removed", {}))
+        self.filter_cpu_s.update(data.get("filter_cpu_s", {}))
         room = MAX_ERRORS_KEPT - len(self.errors)
         if room > 0:
             self.errors.extend(data.get("errors", [])[:room])
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "totals": dict(sorted(self.totals.items())),
             "removed": dict(sorted(self.removed_by.items())),
             "errors": list(self.errors),
         }
+        if self.filter_cpu_s:  # absent for stages without filters: their stats stay as they were
+            data["filter_cpu_s"] = {k: round(v, 6) for k, v in sorted(self.filter_cpu_s.items())}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Counters:
@@ -90,7 +105,7 @@ class ShardContext:
     stage_dir: Path
     run_dir: Path
     tmp_dir: Path
-    config: dict[str, Any]
+    config: Any  # a StageConfig dataclass (engine/stage_config.py) or a plain dict
     seed: int
     strict: bool
     counters: Counters
@@ -104,12 +119,44 @@ class ShardContext:
     def upstream_dir(self, stage_name: str) -> Path:
         return self.run_dir / stage_name
 
+    def filter_runner(self, filters: Sequence[Filter]) -> ClosingFilterRunner:
+        """A FilterRunner over `filters` counting into this shard, writing removed documents to
+        removed/<shard>.parquet when the stage config says `write_removed` (close it, or use it
+        as a context manager, to finish that file)."""
+        from llamapipe.filters import REMOVED_DIR, RemovedWriter
+
+        removed = None
+        if _config_flag(self.config, "write_removed"):
+            removed = RemovedWriter(self.output(f"{REMOVED_DIR}/{self.shard.name}.parquet"))
+        return ClosingFilterRunner(filters, self.counters, removed)
+
     def document_writer(self, relpath: str | None = None) -> CountingDocumentWriter:
         """A DocumentWriter at shards/<index>.parquet that also counts docs_out and bytes_out."""
         from llamapipe.formats.documents import DocumentWriter
 
         path = self.output(relpath or f"shards/{self.shard.name}.parquet")
         return CountingDocumentWriter(DocumentWriter(path), self.counters)
+
+
+def _config_flag(config: Any, key: str) -> bool:
+    """A boolean key of a stage config, typed (attribute) or a plain dict."""
+    if isinstance(config, dict):
+        return bool(config.get(key, False))
+    return bool(getattr(config, key, False))
+
+
+class ClosingFilterRunner(FilterRunner):
+    """A FilterRunner that owns its removed writer: closing the runner finishes the file."""
+
+    def close(self) -> None:
+        if self.removed is not None:
+            self.removed.close()
+
+    def __enter__(self) -> ClosingFilterRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class CountingDocumentWriter:
@@ -145,7 +192,7 @@ class FinalizeContext:
     stage_name: str
     stage_dir: Path
     run_dir: Path
-    config: dict[str, Any]
+    config: Any  # a StageConfig dataclass (engine/stage_config.py) or a plain dict
     seed: int
     strict: bool
     shard_markers: list[dict[str, Any]]
@@ -153,6 +200,19 @@ class FinalizeContext:
 
     def upstream_dir(self, stage_name: str) -> Path:
         return self.run_dir / stage_name
+
+    @contextmanager
+    def output(self, relpath: str) -> Iterator[Path]:
+        """A temporary path for stage_dir/relpath, moved into place only if the block succeeds,
+        so a killed or failed finalize step never leaves a half-written file under its name."""
+        target = self.stage_dir / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f"{target.stem}.tmp{target.suffix}")
+        try:
+            yield tmp
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 @dataclass
@@ -164,7 +224,7 @@ class StageSpec:
     """
 
     name: str
-    config: dict[str, Any]
+    config: Any  # a StageConfig dataclass (engine/stage_config.py) or a plain dict
     plan: Callable[[], list[ShardSpec]]
     process: Callable[[ShardContext], None]
     upstream: list[str] = field(default_factory=list)

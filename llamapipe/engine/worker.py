@@ -34,7 +34,7 @@ class ShardTask:
     stage_name: str
     stage_dir: str
     run_dir: str
-    config: dict[str, Any]
+    config: Any  # a StageConfig dataclass (engine/stage_config.py) or a plain dict
     process: Callable[[ShardContext], None]
     shard: ShardSpec
     fingerprint: str

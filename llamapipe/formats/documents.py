@@ -55,6 +55,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"meta value of type {type(value).__name__} is not JSON serialisable")
 
 
+def meta_to_json(meta: dict[str, Any]) -> str:
+    """The stored form of `meta`: sorted keys, UTF-8 kept, dates as ISO strings."""
+    return json.dumps(meta, ensure_ascii=False, sort_keys=True, default=_json_default)
+
+
 class DocumentWriter:
     """Streams documents into one Parquet shard, flushing a row group every ROW_GROUP_ROWS."""
 
@@ -69,7 +74,7 @@ class DocumentWriter:
 
     def write(self, doc: Document) -> None:
         # Serialise first: a failure must not leave the columns of the buffer misaligned.
-        meta = json.dumps(doc.meta, ensure_ascii=False, sort_keys=True, default=_json_default)
+        meta = meta_to_json(doc.meta)
         self._rows["id"].append(doc.id)
         self._rows["text"].append(doc.text)
         self._rows["source"].append(doc.source)
