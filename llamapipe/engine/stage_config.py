@@ -26,11 +26,32 @@ def config_dict(config: Any) -> dict[str, Any]:
     if isinstance(config, dict):
         return config
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return _jsonable(dataclasses.asdict(config))
+        return {
+            f.name: _jsonable(config_dict(value) if _is_config(value) else value)
+            for f in dataclasses.fields(config)
+            if not _omitted(f, value := getattr(config, f.name))
+        }
     dump = getattr(config, "model_dump", None)
     if dump is not None:
         return dump(mode="json")
     raise TypeError(f"a stage config must be a dict or a dataclass, not {type(config).__name__}")
+
+
+def added_key(default: Any = False) -> Any:
+    """A field added after run dirs existed: left out of `config_dict` while it holds its
+    default, so adding it does not make every existing stage stale (e.g. `write_removed`)."""
+    return dataclasses.field(default=default, metadata={OMIT_IF_DEFAULT: True})
+
+
+OMIT_IF_DEFAULT = "llamapipe_omit_if_default"
+
+
+def _omitted(f: dataclasses.Field, value: Any) -> bool:
+    return bool(f.metadata.get(OMIT_IF_DEFAULT)) and value == f.default
+
+
+def _is_config(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
 
 
 def _jsonable(value: Any) -> Any:

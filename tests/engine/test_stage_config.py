@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llamapipe.engine import FinalizeContext, StageConfig, config_dict
+from llamapipe.engine.stage_config import added_key
 from llamapipe.engine.fingerprint import digest
 
 
@@ -43,3 +44,17 @@ def test_finalize_output_is_atomic(tmp_path: Path) -> None:
     with ctx.output("refs/a.jsonl") as tmp:
         tmp.write_text("whole")
     assert (tmp_path / "refs" / "a.jsonl").read_text() == "whole"
+
+
+@dataclass(frozen=True)
+class _WithAddedKey(StageConfig):
+    min_length: int = 300
+    write_removed: bool = added_key()
+
+
+def test_an_added_key_at_its_default_keeps_the_old_digest() -> None:
+    assert config_dict(_WithAddedKey()) == {"min_length": 300}
+    assert config_dict(_WithAddedKey(write_removed=True)) == {
+        "min_length": 300,
+        "write_removed": True,
+    }
