@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llamapipe.engine import FinalizeContext, StageConfig, config_dict
-from llamapipe.engine.stage_config import added_key
 from llamapipe.engine.fingerprint import digest
+from llamapipe.engine.stage_config import added_key
 
 
 @dataclass(frozen=True)
