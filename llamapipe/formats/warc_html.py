@@ -2,7 +2,7 @@
 
 Common Crawl's own WET text keeps menus, cookie banners and footers; modern pipelines (FineWeb,
 DCLM) start from the WARC and extract the main content themselves. This module does that for
-one record, so that the WET reader (formats/wet.py) can hand the result to the very same CCNet
+one record, so that the WET reader (formats/wet/) can hand the result to the very same CCNet
 parsing as a WET record: first line the page title, then the main text, one paragraph per line.
 
 Steps, each failure reported through `on_skip(reason, detail)` and the record skipped:

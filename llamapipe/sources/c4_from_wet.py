@@ -24,7 +24,9 @@ import numpy as np
 
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document, read_documents
-from llamapipe.formats.wet import expand_inputs, is_normal_skip, read_wet
+from llamapipe.formats.wet.listing import expand_inputs
+from llamapipe.formats.wet.parse import read_wet
+from llamapipe.formats.wet.records import is_normal_skip
 from llamapipe.sources.dedup import first_occurrence_stage, load_dropped_positions, write_keys
 from llamapipe.text.c4_rules import (
     BadWordMatcher,

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llamapipe.formats.wet import WetRecord, read_wet, segment_name
+from llamapipe.formats.wet.listing import segment_name
+from llamapipe.formats.wet.parse import read_wet
+from llamapipe.formats.wet.records import WetRecord
 from llamapipe.text.langid import LanguageIdentifier
 from llamapipe.text.paragraph_dedup import DedupResult, GroupDuplicates, dedup_document
 from llamapipe.text.perplexity import bucket_for

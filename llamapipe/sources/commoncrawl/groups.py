@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from llamapipe.engine import ShardSpec
-from llamapipe.formats.wet import expand_inputs
+from llamapipe.formats.wet.listing import expand_inputs
 from llamapipe.text.paragraph_dedup import (
     GroupDuplicates,
     ShardLineHashes,

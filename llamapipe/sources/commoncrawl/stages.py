@@ -12,7 +12,7 @@ import numpy as np
 from llamapipe.engine import FinalizeContext, ShardContext
 from llamapipe.errors import InputError
 from llamapipe.formats.documents import Document, read_documents
-from llamapipe.formats.wet import is_normal_skip
+from llamapipe.formats.wet.records import is_normal_skip
 from llamapipe.sources.commoncrawl.dedup_audit import DedupAuditWriter, audit_path
 from llamapipe.sources.commoncrawl.documents import (
     REMOVED_TOO_SHORT,
