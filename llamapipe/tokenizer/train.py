@@ -3,7 +3,8 @@
 The sample is drawn per source in proportion to the mix weights (so the vocabulary reflects the
 training stream, not the raw corpus sizes): source ``s`` contributes ``sample_bytes * weight_s``
 bytes (or all it has), its training documents taken in the order of a seeded hash of their ids
-until the quota is met (deterministic, a uniform random subset; see ``stages.sample_threshold``).
+until the quota is met (deterministic, a uniform random subset; see
+``train_stage.sample_threshold``).
 
 SentencePiece trains on *sentences*: we feed the lines of each sampled document (newlines
 themselves are then encoded by byte fallback as ``<0x0A>``, as in LLaMA), and cut lines longer
