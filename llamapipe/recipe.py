@@ -1,14 +1,17 @@
-"""The paper's numbers in one place (Touvron et al. 2023, arXiv 2302.13971, and CCNet/RedPajama).
+"""The data recipe's and the cost model's paper numbers, each defined once (Touvron et al. 2023,
+arXiv 2302.13971, and CCNet/RedPajama).
 
-Every default in pipeline.toml that comes from the recipe is read from here, so a reader can
-check the reproduction against the paper in one file.
+The config defaults that come from the recipe (llamapipe/config/) and the text tools
+(llamapipe/text/) import them from here, so a reader can check the data side of the reproduction
+against the paper in one file. The model and optimisation numbers of Table 2 and sections
+2.2-2.3 are defined once where they are used: the model sizes in llamapipe/model/presets.py, the
+architecture defaults in llamapipe/model/args.py, AdamW and the schedule in
+llamapipe/config/train.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-# --- Table 1: pre-training data mixture (share of training tokens, %, epochs, disk size) ---
+# --- Table 1: pre-training data mixture (share of training tokens, %, and epochs) ---
 TABLE1_SHARES: dict[str, float] = {
     "commoncrawl": 67.0,
     "c4": 15.0,
@@ -26,15 +29,6 @@ TABLE1_EPOCHS: dict[str, float] = {
     "books": 2.23,
     "arxiv": 1.06,
     "stackexchange": 1.03,
-}
-TABLE1_DISK: dict[str, str] = {
-    "commoncrawl": "3.3 TB",
-    "c4": "783 GB",
-    "github": "328 GB",
-    "wikipedia": "83 GB",
-    "books": "85 GB",
-    "arxiv": "92 GB",
-    "stackexchange": "78 GB",
 }
 #: The order sources are built in: Wikipedia first, because CCNet's LM and reference classifier
 #: are trained on its output.
@@ -55,49 +49,35 @@ WIKIPEDIA_LANGUAGES: tuple[str, ...] = (
 )  # fmt: skip
 
 # --- CCNet (Wenzek et al. 2020) and RedPajama constants ---
-CCNET_MIN_DOC_LENGTH = 300  # characters, documents shorter are dropped before dedup
-CCNET_DEDUP_GROUP_SHARDS = 50  # shards whose line hashes form one dedup set
+#: CCNet: documents shorter than this (characters of content, before dedup) are dropped.
+CCNET_MIN_DOC_LENGTH = 300
+#: CCNet: WET shards whose line hashes form one dedup set.
+CCNET_DEDUP_GROUP_SHARDS = 50
+#: CCNet: fastText language-id threshold on the rounded top score.
 CCNET_LID_THRESHOLD = 0.5
-CCNET_PERPLEXITY_PERCENTILES = (30, 60)  # head < p30 <= middle < p60 <= tail
-CCNET_EN_CUTOFFS = (340.0, 520.0)  # CCNet's English p30/p60 with its own models
+#: CCNet: perplexity buckets, head < p30 <= middle < p60 <= tail.
+CCNET_PERPLEXITY_PERCENTILES = (30.0, 60.0)
+#: CCNet: English perplexity cutoffs (p30, p60) with CCNet's own en.sp.model / en.arpa.bin.
+CCNET_EN_CUTOFFS = (340.0, 520.0)
+#: CCNet: KenLM order (`lmplz -o 5`).
 CCNET_KENLM_ORDER = 5
-REFERENCE_CLASSIFIER_THRESHOLD = 0.25  # RedPajama's P(reference) cut
+#: RedPajama v1: keep pages with P(Wikipedia reference) >= 0.25.
+REFERENCE_CLASSIFIER_THRESHOLD = 0.25
 
 # --- Section 2.1: tokenizer ---
 TOKENIZER_VOCAB_SIZE = 32000
 
-# --- Sections 2.2 and 2.3, Table 2: model and optimisation ---
-
-
-@dataclass(frozen=True)
-class PaperModel:
-    dim: int
-    n_heads: int
-    n_layers: int
-    learning_rate: float
-    batch_tokens: int
-    train_tokens: int
-    parameters: int
-
-
-TABLE2: dict[str, PaperModel] = {
-    "7b": PaperModel(4096, 32, 32, 3.0e-4, 4_000_000, 1_000_000_000_000, 6_738_415_616),
-    "13b": PaperModel(5120, 40, 40, 3.0e-4, 4_000_000, 1_000_000_000_000, 13_015_864_320),
-    "33b": PaperModel(6656, 52, 60, 1.5e-4, 4_000_000, 1_400_000_000_000, 32_528_943_616),
-    "65b": PaperModel(8192, 64, 80, 1.5e-4, 4_000_000, 1_400_000_000_000, 65_285_660_672),
+# --- Table 15 and section 2.4: cost and carbon ---
+#: GPU-hours, MWh and tCO2eq of the four LLaMA sizes.
+TABLE15: dict[str, tuple[int, int, int]] = {
+    "7b": (82_432, 36, 14),
+    "13b": (135_168, 59, 23),
+    "33b": (530_432, 233, 90),
+    "65b": (1_022_362, 449, 173),
 }
-CONTEXT_LENGTH = 2048
-RMSNORM_EPS = 1e-6
-ROPE_THETA = 10000.0
-FFN_MULTIPLE_OF = 256
-ADAMW_BETAS = (0.9, 0.95)
-WEIGHT_DECAY = 0.1
-GRAD_CLIP = 1.0
-WARMUP_STEPS = 2000
-FINAL_LR_FRACTION = 0.1  # cosine schedule ends at 10% of the peak
-
-# --- Table 15: cost and carbon ---
-TABLE15_GPU_HOURS = {"7b": 82_432, "13b": 135_168, "33b": 530_432, "65b": 1_022_362}
-GPU_POWER_W = 400  # A100-80GB thermal design power used by the paper
+#: The 65B model processes ~380 tokens/s/GPU on A100-80GB.
+PAPER_65B_TOKENS_PER_GPU_S = 380.0
+#: Power usage effectiveness of the data center.
 PUE = 1.1
-CARBON_INTENSITY_T_PER_MWH = 0.385  # US national average used by the paper
+#: tCO2eq per MWh: the US national average the paper uses.
+CARBON_INTENSITY_T_PER_MWH = 0.385

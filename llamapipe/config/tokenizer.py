@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from llamapipe.config.base import StrictModel
+from llamapipe.recipe import TOKENIZER_VOCAB_SIZE
 
 #: 256 byte pieces + unk, bos, eos: the smallest vocabulary byte fallback can work with.
 MIN_VOCAB_SIZE = 256 + 3
@@ -20,7 +21,7 @@ MIN_VOCAB_SIZE = 256 + 3
 class TokenizerConfig(StrictModel):
     """``[tokenizer]``: how the tokenizer is trained and how documents are encoded."""
 
-    vocab_size: int = Field(default=32000, ge=MIN_VOCAB_SIZE + 1)
+    vocab_size: int = Field(default=TOKENIZER_VOCAB_SIZE, ge=MIN_VOCAB_SIZE + 1)
     model_type: Literal["bpe"] = "bpe"
     character_coverage: float = Field(default=0.99995, gt=0.0, le=1.0)
     split_digits: bool = True

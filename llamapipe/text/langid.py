@@ -13,9 +13,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-#: CCNet's default language-id threshold: documents whose top score is below it are dropped.
-CCNET_LID_THRESHOLD = 0.5
-
 _LABEL_PREFIX = "__label__"
 _models: dict[str, Any] = {}
 _lock = threading.Lock()

@@ -11,7 +11,7 @@ normalized, encoded and scored alone, and the document's perplexity is
 ``10 ** (-sum(log10 P(line)) / sum(pieces(line) + 1))``; on real pages a median 1.16x lower.
 
 Buckets: perplexity < p30 -> head, < p60 -> middle, else tail (CCNet's per-language cutoffs;
-English with CCNet's own models: 340 / 520).
+English with CCNet's own models: `CCNET_EN_CUTOFFS` in llamapipe/recipe.py).
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from llamapipe.recipe import CCNET_PERPLEXITY_PERCENTILES
 from llamapipe.text.ccnet_normalize import normalize_lines_for_lm
 
-#: CCNet's cutoffs for English with its published models (p30, p60).
-CCNET_EN_CUTOFFS = (340.0, 520.0)
 BUCKETS = ("head", "middle", "tail")
 #: What one KenLM query scores: CCNet's whole document, or each line (see the module doc).
 PERPLEXITY_UNITS = ("document", "line")
@@ -121,7 +120,7 @@ def bucket_for(perplexity: float, cutoffs: tuple[float, float] | None) -> str:
 
 
 def percentile_cutoffs(
-    perplexities: Iterable[float], percentiles: tuple[float, float] = (30, 60)
+    perplexities: Iterable[float], percentiles: tuple[float, float] = CCNET_PERPLEXITY_PERCENTILES
 ) -> tuple[float, float]:
     """Per-language cutoffs from a sample of document perplexities (CCNet: p30, p60)."""
     values = np.asarray([p for p in perplexities if p >= 0], dtype=np.float64)

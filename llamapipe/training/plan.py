@@ -29,20 +29,13 @@ from rich.console import Console
 from llamapipe.model.args import ModelArgs
 from llamapipe.model.presets import count_parameters, flops_per_token, get_preset
 
-GIB = 2**30
+# Paper, Table 15 and section 2.4 (A100-80GB at 400 W, PUE, tCO2eq per MWh, the 65B's
+# tokens/s/GPU; GPU-hours, MWh, tCO2eq of the four sizes): defined in llamapipe/recipe.py.
+from llamapipe.recipe import CARBON_INTENSITY_T_PER_MWH as TCO2_PER_MWH
+from llamapipe.recipe import PAPER_65B_TOKENS_PER_GPU_S, PUE
+from llamapipe.recipe import TABLE15 as PAPER_TABLE_15
 
-#: Paper (Table 15 and section 2.4): A100-80GB at 400 W, PUE 1.1, 0.385 tCO2eq per MWh (US avg).
-PUE = 1.1
-TCO2_PER_MWH = 0.385
-#: Paper, section 2.4: the 65B model processes ~380 tokens/s/GPU on A100-80GB.
-PAPER_65B_TOKENS_PER_GPU_S = 380.0
-#: Paper, Table 15: GPU-hours, MWh, tCO2eq of the four LLaMA sizes.
-PAPER_TABLE_15 = {
-    "7b": (82_432, 36, 14),
-    "13b": (135_168, 59, 23),
-    "33b": (530_432, 233, 90),
-    "65b": (1_022_362, 449, 173),
-}
+GIB = 2**30
 
 
 @dataclass(frozen=True)

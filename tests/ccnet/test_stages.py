@@ -12,6 +12,7 @@ from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
 from llamapipe.engine import run_stage, stage_status
 from llamapipe.formats.documents import read_documents
 from llamapipe.formats.wet import read_wet
+from llamapipe.recipe import CCNET_EN_CUTOFFS
 from llamapipe.sources.commoncrawl import (
     CLASSIFIED_STAGE,
     CLASSIFIER_MODEL_STAGE,
@@ -213,7 +214,7 @@ def test_user_supplied_cc_net_models_and_cutoffs(ccnet_run, tmp_path: Path) -> N
     run_dir = tmp_path / "run"
     shutil.copytree(ccnet_run.run_dir / HASHES_STAGE, run_dir / HASHES_STAGE)
     lm = ccnet_run.section.lm.model_copy(
-        update={"models_dir": str(supplied), "cutoffs": {"en": (340.0, 520.0)}}
+        update={"models_dir": str(supplied), "cutoffs": {"en": CCNET_EN_CUTOFFS}}
     )
     section = ccnet_run.section.model_copy(update={"lm": lm})
     models_spec = next(s for s in build_stages_from_section(section) if s.name == MODELS_STAGE)
@@ -221,7 +222,7 @@ def test_user_supplied_cc_net_models_and_cutoffs(ccnet_run, tmp_path: Path) -> N
     run_stage(models_spec, run_dir, executor="inprocess")
     info = json.loads((run_dir / MODELS_STAGE / "en.json").read_text())
     assert info["trained"] is False and info["cutoffs_from"] == "config"
-    assert info["cutoffs"] == [340.0, 520.0]
+    assert info["cutoffs"] == list(CCNET_EN_CUTOFFS)
     assert info["sp_model"] == str((supplied / "en.sp.model").resolve())
     assert not (run_dir / MODELS_STAGE / "en.arpa.bin").exists()
     missing = section.model_copy(

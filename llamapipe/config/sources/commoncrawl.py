@@ -1,7 +1,8 @@
 """Config of the CommonCrawl source (``[sources.commoncrawl]``): CCNet-style processing.
 
 Constants marked "CCNet" are facebookresearch/cc_net's defaults; "RedPajama" marks the
-reference-classifier threshold of RedPajama v1's CCNet reproduction; "ours" are llamapipe's.
+reference-classifier threshold of RedPajama v1's CCNet reproduction (both defined in
+llamapipe/recipe.py); "ours" are llamapipe's.
 """
 
 from __future__ import annotations
@@ -11,17 +12,14 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from llamapipe.config.base import StrictModel
-
-#: CCNet: documents shorter than this (characters of content, before dedup) are dropped.
-CCNET_MIN_LENGTH = 300
-#: CCNet: WET shards whose line hashes form one dedup set.
-CCNET_GROUP_SIZE = 50
-#: CCNet: fastText language-id threshold on the rounded top score.
-CCNET_LID_THRESHOLD = 0.5
-#: CCNet: English perplexity cutoffs (p30, p60) with CCNet's own en.sp.model / en.arpa.bin.
-CCNET_EN_CUTOFFS = (340.0, 520.0)
-#: RedPajama v1: keep pages with P(Wikipedia reference) >= 0.25.
-REDPAJAMA_REF_THRESHOLD = 0.25
+from llamapipe.recipe import (
+    CCNET_DEDUP_GROUP_SHARDS,
+    CCNET_KENLM_ORDER,
+    CCNET_LID_THRESHOLD,
+    CCNET_MIN_DOC_LENGTH,
+    CCNET_PERPLEXITY_PERCENTILES,
+    REFERENCE_CLASSIFIER_THRESHOLD,
+)
 
 
 class LanguageModelConfig(StrictModel):
@@ -35,7 +33,7 @@ class LanguageModelConfig(StrictModel):
     #: identified crawl documents scored by the models.
     cutoffs: dict[str, tuple[float, float]] | None = None
     #: CCNet: head < p30 <= middle < p60 <= tail.
-    percentiles: tuple[float, float] = (30.0, 60.0)
+    percentiles: tuple[float, float] = CCNET_PERPLEXITY_PERCENTILES
     #: What KenLM scores: "document" = CCNet's (the whole deduplicated page normalized as one
     #: string, newlines removed, scored once); "line" = each line alone (not CCNet's: other
     #: perplexities than its published cutoffs assume). text/perplexity.py.
@@ -45,7 +43,7 @@ class LanguageModelConfig(StrictModel):
     #: Crawl documents per language scored to compute cutoffs (ours).
     cutoff_sample_docs: int = Field(default=5000, ge=10)
     #: KenLM order. CCNet: 5 (`lmplz -o 5 --discount_fallback`).
-    order: int = Field(default=5, ge=2)
+    order: int = Field(default=CCNET_KENLM_ORDER, ge=2)
     #: SentencePiece vocabulary (upper bound; small corpora get fewer pieces). CCNet: 65536.
     sp_vocab_size: int = Field(default=65536, ge=100)
     #: Wikipedia documents per language used for training; None: all of them (ours).
@@ -67,7 +65,7 @@ class ReferenceClassifierConfig(StrictModel):
 
     enabled: bool = True
     #: RedPajama: keep P(reference) >= 0.25.
-    threshold: float = Field(default=REDPAJAMA_REF_THRESHOLD, ge=0.0, le=1.0)
+    threshold: float = Field(default=REFERENCE_CLASSIFIER_THRESHOLD, ge=0.0, le=1.0)
     #: Fewer reference pages than this found in the crawl: train on Wikipedia articles as
     #: positives instead, and say so in the stats (ours).
     min_ref_pages: int = Field(default=100, ge=1)
@@ -93,9 +91,9 @@ class CommonCrawlSourceConfig(StrictModel):
     #: WARC input).
     inputs: list[str] = []
     #: CCNet: 300 characters.
-    min_length: int = Field(default=CCNET_MIN_LENGTH, ge=0)
+    min_length: int = Field(default=CCNET_MIN_DOC_LENGTH, ge=0)
     #: CCNet: 50 shards per line-dedup group.
-    group_size: int = Field(default=CCNET_GROUP_SIZE, ge=1)
+    group_size: int = Field(default=CCNET_DEDUP_GROUP_SHARDS, ge=1)
     #: LLaMA: English only.
     languages: list[str] = Field(default_factory=lambda: ["en"])
     lid_threshold: float = Field(default=CCNET_LID_THRESHOLD, ge=0.0, le=1.0)
