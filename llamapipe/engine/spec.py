@@ -131,11 +131,14 @@ class ShardContext:
         return ClosingFilterRunner(filters, self.counters, removed)
 
     def document_writer(self, relpath: str | None = None) -> CountingDocumentWriter:
-        """A DocumentWriter at shards/<index>.parquet that also counts docs_out and bytes_out."""
+        """A DocumentWriter at shards/<index>.parquet that also counts docs_out and bytes_out;
+        its meta struct is this stage's schema (llamapipe/formats/meta_schemas.py)."""
         from llamapipe.formats.documents import DocumentWriter
+        from llamapipe.formats.meta_schemas import stage_meta_schema
 
+        meta = stage_meta_schema(self.stage_name)
         path = self.output(relpath or f"shards/{self.shard.name}.parquet")
-        return CountingDocumentWriter(DocumentWriter(path), self.counters)
+        return CountingDocumentWriter(DocumentWriter(path, meta), self.counters)
 
 
 def _config_flag(config: Any, key: str) -> bool:

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from llamapipe.engine import ShardContext
 from llamapipe.formats.documents import Document, DocumentWriter, read_documents
+from llamapipe.formats.meta_schemas import stage_meta_schema
 from llamapipe.formats.token_shards import TokenShardWriter
 from llamapipe.mix.selection import DUPLICATE, TRAIN, VALID, DocumentIndex
 from llamapipe.tokenizer import layout
@@ -46,7 +47,9 @@ def encode_source_shard(ctx: ShardContext) -> None:
             ctx, "valid", TokenShardWriter(ctx.output(f"valid/{name}"), encode["vocab_size"])
         ),
     }
-    valid_docs = DocumentWriter(ctx.output(f"valid_docs/{name}.parquet"))
+    valid_docs = DocumentWriter(
+        ctx.output(f"valid_docs/{name}.parquet"), stage_meta_schema(ctx.stage_name)
+    )
     rows = 0
     for row, doc in enumerate(read_documents(path)):
         rows += 1

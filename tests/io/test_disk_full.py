@@ -175,10 +175,11 @@ def test_truncated_outputs_are_caught_by_their_format(realdata: Path, tmp_path: 
 
     from llamapipe.errors import IntegrityError
     from llamapipe.formats.documents import Document, DocumentWriter
+    from llamapipe.formats.meta_schemas import stage_meta_schema
     from llamapipe.io.artifacts import verify_written
 
     shard = tmp_path / "00000.parquet"
-    with DocumentWriter(shard) as writer:
+    with DocumentWriter(shard, stage_meta_schema("ingest/c4")) as writer:
         for i in range(50):
             writer.write(Document(id=f"d{i}", text="text " * 200, source="t", meta={}))
     keys = tmp_path / "keys.npy"

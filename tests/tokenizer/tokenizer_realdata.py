@@ -102,7 +102,7 @@ def books_docs(root: Path, limit: int, lines_per_doc: int = 120) -> list[Documen
         for start in range(0, len(lines), lines_per_doc):
             text = "\n".join(lines[start : start + lines_per_doc])
             if text.strip():
-                meta = {"book": path.stem, "part": start // lines_per_doc}
+                meta = {"title": path.stem, "input": f"{path.name}@{start}"}
                 docs.append(Document(f"books/{len(docs)}", text, "books", meta))
             if len(docs) >= limit:
                 return docs
@@ -119,7 +119,7 @@ def arxiv_docs(root: Path, limit: int) -> list[Document]:
                 tex = tar.extractfile(member).read().decode("utf-8", errors="replace")
                 for part in re.split(r"(?=\\section\{)", tex):
                     if part.strip():
-                        meta = {"paper": path.name, "file": member.name}
+                        meta = {"paper_id": path.name, "main_file": member.name}
                         docs.append(Document(f"arxiv/{len(docs)}", part, "arxiv", meta))
     return docs[:limit]
 
