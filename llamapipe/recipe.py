@@ -11,36 +11,9 @@ llamapipe/config/train.py.
 
 from __future__ import annotations
 
-# --- Table 1: pre-training data mixture (share of training tokens, %, and epochs) ---
-TABLE1_SHARES: dict[str, float] = {
-    "commoncrawl": 67.0,
-    "c4": 15.0,
-    "github": 4.5,
-    "wikipedia": 4.5,
-    "books": 4.5,
-    "arxiv": 2.5,
-    "stackexchange": 2.0,
-}
-TABLE1_EPOCHS: dict[str, float] = {
-    "commoncrawl": 1.10,
-    "c4": 1.06,
-    "github": 0.64,
-    "wikipedia": 2.45,
-    "books": 2.23,
-    "arxiv": 1.06,
-    "stackexchange": 1.03,
-}
-#: The order sources are built in: Wikipedia first, because CCNet's LM and reference classifier
-#: are trained on its output.
-SOURCE_ORDER: tuple[str, ...] = (
-    "wikipedia",
-    "commoncrawl",
-    "c4",
-    "github",
-    "books",
-    "arxiv",
-    "stackexchange",
-)
+# --- Table 1: pre-training data mixture ---
+# Each source's share and epochs sit in its entry of the source registry
+# (llamapipe/sources/__init__.py, SOURCES), next to everything else about the source.
 
 # --- Section 2.1: Wikipedia languages (June-August 2022 dumps) ---
 WIKIPEDIA_LANGUAGES: tuple[str, ...] = (
@@ -81,3 +54,23 @@ PAPER_65B_TOKENS_PER_GPU_S = 380.0
 PUE = 1.1
 #: tCO2eq per MWh: the US national average the paper uses.
 CARBON_INTENSITY_T_PER_MWH = 0.385
+
+
+_MOVED_TO_REGISTRY = ("TABLE1_SHARES", "TABLE1_EPOCHS", "SOURCE_ORDER")
+
+
+def __getattr__(name: str) -> object:
+    """The Table 1 tables and the build order, moved to the source registry, still importable
+    from here (deprecated)."""
+    if name in _MOVED_TO_REGISTRY:
+        import warnings
+
+        import llamapipe.sources as registry
+
+        warnings.warn(
+            f"llamapipe.recipe.{name} moved to llamapipe.sources.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,7 @@ from llamapipe.cli.common import (
 from llamapipe.engine import run_stages
 from llamapipe.errors import ConfigError
 from llamapipe.pipeline import data_stages
-from llamapipe.recipe import SOURCE_ORDER
+from llamapipe.sources import SOURCE_ORDER
 
 data_app = typer.Typer(help="Build the corpus: ingest every source, CCNet, mixing.")
 

@@ -10,9 +10,10 @@ import typer
 
 from llamapipe.cli.common import console
 from llamapipe.errors import ConfigError
+from llamapipe.sources import SOURCES
 
-LAYOUT = ("data/commoncrawl", "data/c4", "data/github", "data/wikipedia", "data/books",
-          "data/arxiv", "data/stackexchange", "runs")  # fmt: skip
+#: A data/ folder per source of the registry, in Table 1 order, and runs/.
+LAYOUT = (*(f"data/{name}" for name in SOURCES), "runs")
 
 
 def init_command(

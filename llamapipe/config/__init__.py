@@ -13,44 +13,42 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ValidationError, create_model
 
 from llamapipe.config.base import StrictModel
 from llamapipe.config.eval import EvalConfig
 from llamapipe.config.mix import MixConfig
 from llamapipe.config.paths import is_remote, resolve_config_paths
 from llamapipe.config.run import ExecutorConfig, RunConfig, SlurmConfig
-from llamapipe.config.sources.arxiv import ArxivSourceConfig
-from llamapipe.config.sources.books import BooksSourceConfig
-from llamapipe.config.sources.c4 import C4SourceConfig
-from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
-from llamapipe.config.sources.github import GitHubSourceConfig
-from llamapipe.config.sources.stackexchange import StackExchangeSourceConfig
-from llamapipe.config.sources.wikipedia import WikipediaSourceConfig
 from llamapipe.config.tokenizer import TokenizerConfig
 from llamapipe.config.train import TrainConfig
 from llamapipe.errors import ConfigError, StorageError
 from llamapipe.io.refs import check_scheme, scheme_of
+from llamapipe.sources import SOURCE_ORDER, SOURCES
 
 
-class SourcesConfig(StrictModel):
-    commoncrawl: CommonCrawlSourceConfig = CommonCrawlSourceConfig()
-    c4: C4SourceConfig = C4SourceConfig()
-    github: GitHubSourceConfig = GitHubSourceConfig()
-    wikipedia: WikipediaSourceConfig = WikipediaSourceConfig()
-    books: BooksSourceConfig = BooksSourceConfig()
-    arxiv: ArxivSourceConfig = ArxivSourceConfig()
-    stackexchange: StackExchangeSourceConfig = StackExchangeSourceConfig()
+class _SourcesSection(StrictModel):
+    """``[sources]``: one sub-section per source of the registry (llamapipe/sources/__init__.py),
+    so adding a source adds its section without an edit here."""
 
     def enabled(self) -> list[str]:
-        """Names of the enabled sources that have inputs, in the recipe's build order."""
-        from llamapipe.recipe import SOURCE_ORDER
-
+        """Names of the enabled sources that have inputs, in the registry's build order."""
         return [
             name
             for name in SOURCE_ORDER
             if getattr(self, name).enabled and getattr(self, name).inputs
         ]
+
+
+def _sources_config() -> type[_SourcesSection]:
+    fields: dict[str, Any] = {}
+    for name, source in SOURCES.items():
+        model = source.config_class()
+        fields[name] = (model, model())
+    return create_model("SourcesConfig", __base__=_SourcesSection, __module__=__name__, **fields)
+
+
+SourcesConfig = _sources_config()
 
 
 class PipelineConfig(StrictModel):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from llamapipe.config.base import StrictModel
-from llamapipe.recipe import TABLE1_SHARES
+from llamapipe.sources import TABLE1_SHARES
 
-#: The sources llamapipe ingests, in the paper's Table 1 order.
+#: The sources llamapipe ingests, in the paper's Table 1 order (the source registry's).
 SOURCES: tuple[str, ...] = tuple(TABLE1_SHARES)
 
 

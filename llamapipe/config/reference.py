@@ -24,7 +24,16 @@ _FIELD_LINE = re.compile(r"^\s*(\w+)\s*:")
 
 
 def _field_comments(model: type[BaseModel]) -> dict[str, str]:
-    """`#:` comment lines directly above each field of the class body."""
+    """`#:` comment lines directly above each field of the class body and of its bases (a
+    model made by `create_model`, like SourcesConfig, has no source of its own)."""
+    comments: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if issubclass(cls, BaseModel) and cls is not BaseModel:
+            comments.update(_class_field_comments(cls))
+    return comments
+
+
+def _class_field_comments(model: type[BaseModel]) -> dict[str, str]:
     try:
         lines = inspect.getsource(model).splitlines()
     except (OSError, TypeError):

@@ -207,8 +207,9 @@ SOURCE_SCHEMAS: dict[str, MetaSchema] = {
             f("line_ids", pa.list_(INT)),
             f("language", STRING),
             f("language_score", FLOAT),
-            f("perplexity", FLOAT),
-            f("bucket", STRING),
+            # absent on a page whose language has no LM (the scoring stage keeps every page)
+            f("perplexity", FLOAT, optional=True),
+            f("bucket", STRING, optional=True),
             f("ref_score", FLOAT, optional=True),  # classifier.py, when the classifier runs
         ),
     ),

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from llamapipe.engine.progress import human_bytes
 from llamapipe.engine.state import read_json
-from llamapipe.recipe import TABLE1_EPOCHS, TABLE1_SHARES
+from llamapipe.sources import SOURCES
 from llamapipe.tokenizer import layout
 
 COLUMNS = (
@@ -49,7 +49,7 @@ def render_run_stats(run_dir: Path) -> Table:
     table = Table(title=title)
     for column in COLUMNS:
         table.add_column(column, justify="left" if column == "source" else "right")
-    for name in TABLE1_SHARES:
+    for name, source in SOURCES.items():
         mix = per_source.get(name)
         ingest = read_json(run_dir / layout.ingest_stage(name) / "stats.json") or {}
         if mix is not None:
@@ -70,8 +70,8 @@ def render_run_stats(run_dir: Path) -> Table:
             f"{mix['share'] * 100:.2f}" if mix else "-",
             f"{mix['target_share'] * 100:.2f}" if mix else "-",
             f"{mix['epochs']:.2f}" if mix else "-",
-            f"{TABLE1_SHARES[name]:.1f}",
-            f"{TABLE1_EPOCHS[name]:.2f}",
+            f"{source.share:.1f}",
+            "-" if source.epochs is None else f"{source.epochs:.2f}",
         )
     return table
 
