@@ -15,15 +15,17 @@ from typing import Any
 import numpy as np
 
 from llamapipe.engine import FinalizeContext, ShardContext, ShardSpec
+from llamapipe.engine.stage_config import config_dict
 from llamapipe.engine.state import read_json, write_json_atomic
 from llamapipe.errors import ConfigError
 from llamapipe.formats.token_shards import TokenShardSet, TokenShardWriter, dtype_for_vocab
 from llamapipe.mix.plan import BlendPlan, SourceDraw, plan_blend, plan_draws
+from llamapipe.mix.stage_configs import BlendStageConfig
 from llamapipe.tokenizer import layout
 from llamapipe.tokenizer.index_stage import stage_digest
 
 
-def plan_train(run_dir: Path, config: dict[str, Any]) -> list[ShardSpec]:
+def plan_train(run_dir: Path, config: BlendStageConfig) -> list[ShardSpec]:
     try:
         plan, _ = blend_plan(run_dir, config)
     except ValueError as exc:  # e.g. a weighted source with no training tokens
@@ -31,10 +33,11 @@ def plan_train(run_dir: Path, config: dict[str, Any]) -> list[ShardSpec]:
     return [ShardSpec(index=i, params={"shard": i}) for i in range(plan.num_shards)]
 
 
-def blend_plan(run_dir: Path, config: dict[str, Any]) -> tuple[BlendPlan, dict[str, SourceDraw]]:
+def blend_plan(run_dir: Path, config: BlendStageConfig) -> tuple[BlendPlan, dict[str, SourceDraw]]:
     """The mix plan of this run (cached per worker process and upstream digests)."""
-    digests = tuple(stage_digest(run_dir, layout.source_stage(s)) for s in config["sources"])
-    return _cached_blend_plan(str(run_dir), json.dumps(config, sort_keys=True), digests)
+    digests = tuple(stage_digest(run_dir, layout.source_stage(s)) for s in config.sources)
+    key = json.dumps(config_dict(config), sort_keys=True)
+    return _cached_blend_plan(str(run_dir), key, digests)
 
 
 @functools.lru_cache(maxsize=2)
@@ -42,7 +45,7 @@ def _cached_blend_plan(
     run_dir: str, config_json: str, digests: tuple[str, ...]
 ) -> tuple[BlendPlan, dict[str, SourceDraw]]:
     del digests  # cache key only
-    config = json.loads(config_json)
+    config = json.loads(config_json)  # the config_dict form (hashable as the cache key)
     sizes = {
         s: TokenShardSet(layout.source_train_prefixes(Path(run_dir), s)).document_sizes()
         for s in config["sources"]
@@ -58,13 +61,13 @@ BLEND_WRITE_BATCH = 1024
 
 
 def blend_shard(ctx: ShardContext) -> None:
-    config = ctx.config
+    config: BlendStageConfig = ctx.config
     plan, _ = blend_plan(ctx.run_dir, config)
     items = plan.shard_items(int(ctx.shard.params["shard"]))
     shard_sets = [TokenShardSet(layout.source_train_prefixes(ctx.run_dir, s)) for s in plan.sources]
     source, doc, length = plan.source[items], plan.doc[items], plan.length[items]
     name = f"{ctx.shard.index:05d}"
-    with TokenShardWriter(ctx.output(name), config["encode"]["vocab_size"]) as writer:
+    with TokenShardWriter(ctx.output(name), config.encode.vocab_size) as writer:
         for start in range(0, source.size, BLEND_WRITE_BATCH):
             stop = min(start + BLEND_WRITE_BATCH, source.size)
             pieces = [
@@ -91,13 +94,13 @@ def write_tokens_manifest(ctx: FinalizeContext) -> None:
     ``tokens_in_mix``, ``share`` (realized) and ``target_share``, ``epochs`` (= tokens_in_mix /
     unique_tokens), ``valid_documents``/``valid_tokens``/``valid_shards``, ``duplicates_dropped``.
     """
-    config = ctx.config
+    config: BlendStageConfig = ctx.config
     run_dir = ctx.run_dir
     plan, draws = blend_plan(run_dir, config)
     realized = plan.tokens_per_source()
     total = sum(realized.values())
     per_source: dict[str, Any] = {}
-    for source in config["sources"]:
+    for source in config.sources:
         stats = read_json(run_dir / layout.source_stage(source) / "stats.json") or {}
         totals, removed = stats.get("totals", {}), stats.get("removed", {})
         draw = draws[source]
@@ -116,16 +119,16 @@ def write_tokens_manifest(ctx: FinalizeContext) -> None:
                 str(p.relative_to(run_dir)) for p in layout.valid_prefixes(run_dir, source)
             ],
         }
-    encode = config["encode"]
+    encode = config.encode
     manifest = {
-        "vocab_size": encode["vocab_size"],
-        **config["special_ids"],
-        "add_bos": encode["add_bos"],
-        "add_eos": encode["add_eos"],
-        "dtype": str(dtype_for_vocab(encode["vocab_size"])),
+        "vocab_size": encode.vocab_size,
+        **config_dict(config.special_ids),
+        "add_bos": encode.add_bos,
+        "add_eos": encode.add_eos,
+        "dtype": str(dtype_for_vocab(encode.vocab_size)),
         "format": "megatron-mmidx",
         "tokenizer": str(layout.tokenizer_model_path(run_dir).relative_to(run_dir)),
-        "seed": config["seed"],
+        "seed": config.seed,
         "total_tokens": total,
         "train_documents": int(plan.source.size),
         "train_shards": [str(p.relative_to(run_dir)) for p in layout.train_prefixes(run_dir)],

@@ -17,6 +17,7 @@ from llamapipe.formats.documents import Document, DocumentWriter, read_documents
 from llamapipe.formats.meta_schemas import stage_meta_schema
 from llamapipe.formats.token_shards import TokenShardWriter
 from llamapipe.mix.selection import DUPLICATE, TRAIN, VALID, DocumentIndex
+from llamapipe.mix.stage_configs import EncodeStageConfig
 from llamapipe.tokenizer import layout
 from llamapipe.tokenizer.encode import encode_batch
 from llamapipe.tokenizer.index_stage import source_splits
@@ -24,27 +25,27 @@ from llamapipe.tokenizer.model import worker_tokenizer
 
 
 def encode_source_shard(ctx: ShardContext) -> None:
-    config = ctx.config
-    source = config["source"]
+    config: EncodeStageConfig = ctx.config
+    source = config.source
     position = int(ctx.shard.params["position"])
     path = ctx.shard.inputs[0]
-    encode = config["encode"]
+    encode = config.encode
     sp = worker_tokenizer(layout.tokenizer_model_path(ctx.run_dir))
-    if sp.GetPieceSize() > encode["vocab_size"]:
+    if sp.GetPieceSize() > encode.vocab_size:
         raise ValueError(
             f"{layout.tokenizer_model_path(ctx.run_dir)}: {sp.GetPieceSize()} pieces, "
-            f"more than tokenizer.vocab_size {encode['vocab_size']}"
+            f"more than tokenizer.vocab_size {encode.vocab_size}"
         )
-    split = source_splits(ctx.run_dir, config["sources"])[source]
+    split = source_splits(ctx.run_dir, config.sources)[source]
     index = DocumentIndex.load(layout.index_path(ctx.run_dir, source, position))
     labels = split.labels(index)
     name = f"{position:05d}"
     sinks = {
         TRAIN: _EncodeSink(
-            ctx, "train", TokenShardWriter(ctx.output(f"train/{name}"), encode["vocab_size"])
+            ctx, "train", TokenShardWriter(ctx.output(f"train/{name}"), encode.vocab_size)
         ),
         VALID: _EncodeSink(
-            ctx, "valid", TokenShardWriter(ctx.output(f"valid/{name}"), encode["vocab_size"])
+            ctx, "valid", TokenShardWriter(ctx.output(f"valid/{name}"), encode.vocab_size)
         ),
     }
     valid_docs = DocumentWriter(
@@ -67,7 +68,7 @@ def encode_source_shard(ctx: ShardContext) -> None:
             valid_docs.write(doc)
         sink = sinks[label]
         sink.pending.append(doc)
-        if len(sink.pending) >= encode["batch_documents"]:
+        if len(sink.pending) >= encode.batch_documents:
             sink.flush(sp, encode)
     if rows != labels.size:
         raise ValueError(
@@ -103,9 +104,9 @@ class _EncodeSink:
         flat, sizes = encode_batch(
             sp,
             [doc.text for doc in self.pending],
-            add_bos=encode["add_bos"],
-            add_eos=encode["add_eos"],
-            num_threads=encode["threads"],
+            add_bos=encode.add_bos,
+            add_eos=encode.add_eos,
+            num_threads=encode.threads,
         )
         self.writer.add_batch(flat, sizes)
         counters = self.ctx.counters

@@ -20,6 +20,7 @@ from llamapipe.engine.state import read_manifest
 from llamapipe.errors import InputError
 from llamapipe.formats.documents import read_documents
 from llamapipe.mix.selection import DocumentIndex, SourceSplit, build_source_split, shared_text_keys
+from llamapipe.mix.stage_configs import SplitConfig
 from llamapipe.tokenizer import layout
 
 #: Folder of the index stage holding each source's split (written by its finalize).
@@ -46,7 +47,7 @@ def index_shard(ctx: ShardContext) -> None:
     path = ctx.shard.inputs[0]
     try:
         index = DocumentIndex.from_documents(
-            _counted(read_documents(path), ctx), seed=int(ctx.config["seed"])
+            _counted(read_documents(path), ctx), seed=int(ctx.config.seed)
         )
     except (OSError, pa.ArrowException, KeyError, json.JSONDecodeError) as exc:
         # a shard is the unit here: one unreadable file fails its shard, naming the file
@@ -72,18 +73,18 @@ def write_splits(ctx: FinalizeContext) -> None:
     Workers then load one small file per source (a threshold and the keys of its dropped
     duplicates) instead of the indexes of all dedup sources.
     """
-    split = ctx.config["split"]
-    indexes = {s: load_source_index(ctx.run_dir, s) for s in ctx.config["sources"]}
-    twins = shared_text_keys(indexes, split["dedup_sources"])
+    split: SplitConfig = ctx.config.split
+    indexes = {s: load_source_index(ctx.run_dir, s) for s in ctx.config.sources}
+    twins = shared_text_keys(indexes, split.dedup_sources)
     ctx.counters.add("texts_with_twins", int(twins.size))
-    for source in ctx.config["sources"]:
+    for source in ctx.config.sources:
         result = build_source_split(
             indexes,
             source,
-            split["dedup_sources"],
-            split["valid_fraction"],
-            split["valid_min_documents"],
-            split["valid_max_documents"],
+            split.dedup_sources,
+            split.valid_fraction,
+            split.valid_min_documents,
+            split.valid_max_documents,
             twin_keys=twins,
         )
         ctx.counters.add(f"held_out_skipped_twins:{source}", int(result.twin_keys.size))

@@ -32,6 +32,16 @@ from llamapipe.config.tokenizer import TokenizerConfig
 from llamapipe.engine import StageSpec
 from llamapipe.errors import ConfigError
 from llamapipe.mix.plan import normalized_weights
+from llamapipe.mix.stage_configs import (
+    BlendStageConfig,
+    EncodeConfig,
+    EncodeStageConfig,
+    IndexStageConfig,
+    SpecialIds,
+    SplitConfig,
+    TokenizerStageConfig,
+    ValidStageConfig,
+)
 from llamapipe.tokenizer import layout
 from llamapipe.tokenizer.blend_stage import blend_shard, plan_train, write_tokens_manifest
 from llamapipe.tokenizer.encode_stage import encode_source_shard
@@ -75,13 +85,13 @@ def build_token_stages(
         raise ConfigError("no source to tokenize: enable a source with a positive [mix] weight")
     weights = normalized_weights(mix.weights, sources)
     sources = sorted(weights)  # one canonical order for every stage
-    encode = {
-        "vocab_size": tokenizer.vocab_size,
-        "add_bos": tokenizer.add_bos,
-        "add_eos": tokenizer.add_eos,
-        "batch_documents": tokenizer.encode_batch_documents,
-        "threads": tokenizer.encode_threads,
-    }
+    encode = EncodeConfig(
+        vocab_size=tokenizer.vocab_size,
+        add_bos=tokenizer.add_bos,
+        add_eos=tokenizer.add_eos,
+        batch_documents=tokenizer.encode_batch_documents,
+        threads=tokenizer.encode_threads,
+    )
     return [
         _index_stage(run_dir, mix, sources, seed),
         _tokenizer_stage(run_dir, tokenizer, sources, weights, seed),
@@ -92,15 +102,15 @@ def build_token_stages(
 
 
 def _index_stage(run_dir: Path, mix: MixConfig, sources: list[str], seed: int) -> StageSpec:
-    split = {
-        "valid_fraction": mix.valid_fraction,
-        "valid_min_documents": mix.valid_min_documents,
-        "valid_max_documents": mix.valid_max_documents,
-        "dedup_sources": [s for s in mix.dedup_sources if s in sources],
-    }
+    split = SplitConfig(
+        valid_fraction=mix.valid_fraction,
+        valid_min_documents=mix.valid_min_documents,
+        valid_max_documents=mix.valid_max_documents,
+        dedup_sources=tuple(s for s in mix.dedup_sources if s in sources),
+    )
     return StageSpec(
         name=layout.INDEX_STAGE,
-        config={"format": FORMAT_VERSION, "sources": sources, "seed": seed, "split": split},
+        config=IndexStageConfig(FORMAT_VERSION, tuple(sources), seed, split),
         plan=functools.partial(plan_ingest_shards, run_dir, sources),
         process=index_shard,
         upstream=[layout.ingest_stage(s) for s in sources],
@@ -118,13 +128,13 @@ def _tokenizer_stage(
 ) -> StageSpec:
     return StageSpec(
         name=layout.TOKENIZER_STAGE,
-        config={
-            "format": FORMAT_VERSION,
-            "sources": sources,
-            "weights": weights,
-            "seed": seed,
-            "tokenizer": tokenizer.model_dump(exclude=ENCODE_ONLY_FIELDS),
-        },
+        config=TokenizerStageConfig(
+            format=FORMAT_VERSION,
+            sources=tuple(sources),
+            weights=weights,
+            seed=seed,
+            tokenizer=tokenizer.model_dump(exclude=ENCODE_ONLY_FIELDS),
+        ),
         plan=functools.partial(plan_tokenizer, run_dir, sources),
         process=train_tokenizer_shard,
         upstream=[layout.INDEX_STAGE],
@@ -133,17 +143,11 @@ def _tokenizer_stage(
 
 
 def _encode_stage(
-    run_dir: Path, source: str, sources: list[str], seed: int, encode: dict[str, Any]
+    run_dir: Path, source: str, sources: list[str], seed: int, encode: EncodeConfig
 ) -> StageSpec:
     return StageSpec(
         name=layout.source_stage(source),
-        config={
-            "format": FORMAT_VERSION,
-            "source": source,
-            "sources": sources,
-            "seed": seed,
-            "encode": encode,
-        },
+        config=EncodeStageConfig(FORMAT_VERSION, source, tuple(sources), seed, encode),
         plan=functools.partial(plan_ingest_shards, run_dir, [source]),
         process=encode_source_shard,
         upstream=[layout.INDEX_STAGE, layout.TOKENIZER_STAGE],
@@ -154,7 +158,7 @@ def _encode_stage(
 def _valid_stage(run_dir: Path, sources: list[str]) -> StageSpec:
     return StageSpec(
         name=layout.VALID_STAGE,
-        config={"format": FORMAT_VERSION, "sources": sources},
+        config=ValidStageConfig(FORMAT_VERSION, tuple(sources)),
         plan=functools.partial(plan_valid, run_dir, sources),
         process=copy_valid_shard,
         upstream=[layout.source_stage(s) for s in sources],
@@ -169,23 +173,23 @@ def _blend_stage(
     sources: list[str],
     weights: dict[str, float],
     seed: int,
-    encode: dict[str, Any],
+    encode: EncodeConfig,
 ) -> StageSpec:
-    config = {
-        "format": FORMAT_VERSION,
-        "sources": sources,
-        "weights": weights,
-        "total_tokens": mix.total_tokens,
-        "tokens_per_train_shard": mix.tokens_per_train_shard,
-        "seed": seed,
-        "encode": encode,
-        "special_ids": {
-            "unk_id": tokenizer.unk_id,
-            "bos_id": tokenizer.bos_id,
-            "eos_id": tokenizer.eos_id,
-            "pad_id": tokenizer.pad_id,
-        },
-    }
+    config = BlendStageConfig(
+        format=FORMAT_VERSION,
+        sources=tuple(sources),
+        weights=weights,
+        total_tokens=mix.total_tokens,
+        tokens_per_train_shard=mix.tokens_per_train_shard,
+        seed=seed,
+        encode=encode,
+        special_ids=SpecialIds(
+            unk_id=tokenizer.unk_id,
+            bos_id=tokenizer.bos_id,
+            eos_id=tokenizer.eos_id,
+            pad_id=tokenizer.pad_id,
+        ),
+    )
     return StageSpec(
         name=layout.TRAIN_STAGE,
         config=config,

@@ -17,6 +17,7 @@ from llamapipe.config.tokenizer import TokenizerConfig
 from llamapipe.engine import ShardContext, ShardSpec
 from llamapipe.engine.state import write_json_atomic
 from llamapipe.mix.selection import TRAIN, DocumentIndex
+from llamapipe.mix.stage_configs import TokenizerStageConfig
 from llamapipe.tokenizer import layout
 from llamapipe.tokenizer.index_stage import load_source_index, source_splits
 from llamapipe.tokenizer.train import train_tokenizer, training_lines
@@ -67,15 +68,15 @@ def read_selected_texts(path: str | Path, selected: np.ndarray) -> Any:
 
 
 def train_tokenizer_shard(ctx: ShardContext) -> None:
-    config = ctx.config
-    cfg = TokenizerConfig(**config["tokenizer"])
-    sources: list[str] = config["sources"]
+    config: TokenizerStageConfig = ctx.config
+    cfg = TokenizerConfig(**config.tokenizer)
+    sources = config.sources
     splits = source_splits(ctx.run_dir, sources)
     thresholds: dict[str, int] = {}
     for source in sources:
         index = load_source_index(ctx.run_dir, source)
         is_train = splits[source].labels(index) == TRAIN
-        quota = int(cfg.sample_bytes * config["weights"][source])
+        quota = int(cfg.sample_bytes * config.weights[source])
         thresholds[source] = sample_threshold(
             index.sample_key[is_train], index.nbytes[is_train], quota
         )
@@ -93,11 +94,11 @@ def train_tokenizer_shard(ctx: ShardContext) -> None:
                     sampled[source]["bytes"] += len(text.encode("utf-8"))
                     yield from training_lines(text, cfg.max_sentence_length)
 
-    train_tokenizer(sentences(), ctx.output("tokenizer"), cfg, seed=int(config["seed"]))
+    train_tokenizer(sentences(), ctx.output("tokenizer"), cfg, seed=int(config.seed))
     for source, counts in sampled.items():
         ctx.counters.add(f"sample_bytes_{source}", counts["bytes"])
         ctx.counters.add(f"sample_docs_{source}", counts["documents"])
     write_json_atomic(
         ctx.output("sample.json"),
-        {"sample_bytes": cfg.sample_bytes, "weights": config["weights"], "sampled": sampled},
+        {"sample_bytes": cfg.sample_bytes, "weights": config.weights, "sampled": sampled},
     )
