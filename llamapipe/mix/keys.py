@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
+from llamapipe.text.dedup_keys import normalize_url
+
 #: Keys are uint64; 0 is reserved for "no key" (a document without a URL).
 NO_KEY = 0
 
@@ -21,22 +23,6 @@ def stable_hash64(*parts: str | int | bytes) -> int:
         h.update(data)
     value = int.from_bytes(h.digest(), "little")
     return value or 1
-
-
-def normalize_url(url: str) -> str:
-    """The part of a URL that identifies a page across crawls: no scheme, fragment, trailing /.
-
-    C4 and CCNet were extracted from the same crawl with different tools, so the same page can
-    appear as http vs https or with a trailing slash; those count as one page.
-    """
-    url = url.strip().split("#", 1)[0]
-    for scheme in ("https://", "http://"):
-        if url.lower().startswith(scheme):
-            url = url[len(scheme) :]
-            break
-    host, _, path = url.partition("/")
-    host = host.lower().removeprefix("www.")
-    return (host + "/" + path).rstrip("/")
 
 
 def url_key(url: object) -> int:

@@ -14,23 +14,18 @@ its normalised text and by its URL, and it is a repeat when any of its keys is.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
+from llamapipe.text.dedup_keys import first_occurrences
 
 KEYS_DIR = "keys"
 #: Optional ``<shard>.npy`` per keys file: the position each key belongs to (default: its index).
 POSITIONS_DIR = "key_positions"
 DROPS_DIR = "drops"
-
-
-def hash64(data: bytes) -> int:
-    """A 64-bit content key: BLAKE2b-64 (little-endian); collisions ~ n^2 / 2^65."""
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 def write_keys(
@@ -74,11 +69,8 @@ def process_first_occurrence_bucket(ctx: ShardContext) -> None:
     keys = np.concatenate(all_keys) if all_keys else np.zeros(0, np.uint64)
     shards = np.concatenate(all_shards) if all_shards else np.zeros(0, np.int64)
     positions = np.concatenate(all_pos) if all_pos else np.zeros(0, np.int64)
-    # np.unique returns the index of each key's first occurrence in the concatenation, which
-    # is (shard, position) order because shards were concatenated in order.
-    _, first = np.unique(keys, return_index=True)
-    drop = np.ones(len(keys), dtype=bool)
-    drop[first] = False
+    # Shards were concatenated in order, so "first" in the concatenation is (shard, position).
+    drop = ~first_occurrences(keys)
     # A position listed twice (two of its keys repeat) is one dropped position.
     pairs = np.unique(np.stack([shards[drop], positions[drop]]), axis=1)
     ctx.counters.add("repeats", int(pairs.shape[1]))

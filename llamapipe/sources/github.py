@@ -25,12 +25,7 @@ from llamapipe.engine import ShardContext, ShardSpec, StageSpec
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.formats.github import SourceFile, iter_source_files
 from llamapipe.formats.inputs import expand_inputs
-from llamapipe.sources.dedup import (
-    first_occurrence_stage,
-    hash64,
-    load_dropped_positions,
-    write_keys,
-)
+from llamapipe.sources.dedup import first_occurrence_stage, load_dropped_positions, write_keys
 from llamapipe.text.code_filters import (
     CodeQualityThresholds,
     code_stats,
@@ -41,6 +36,7 @@ from llamapipe.text.code_filters import (
     strip_license_header,
     vendored_or_generated,
 )
+from llamapipe.text.dedup_keys import hash64
 
 STAGE = "ingest/github"
 CANDIDATES_STAGE = "ingest/github/candidates"

@@ -19,13 +19,14 @@ slightly stricter than C4's.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+from llamapipe.text.dedup_keys import hash64
 
 #: Line-ending marks C4 accepts (TFDS ``_END_MARKS``); a trailing "..." is not an ending.
 TERMINAL_PUNCTUATION = (".", "!", "?", '"')
@@ -100,7 +101,7 @@ def span_keys(sentences: Sequence[str], span: int = SPAN_SENTENCES) -> list[int]
     keys = []
     for i in range(len(norm) - span + 1):
         blob = "\x1f".join(norm[i : i + span]).encode("utf-8")
-        keys.append(int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "little"))
+        keys.append(hash64(blob))
     return keys
 
 

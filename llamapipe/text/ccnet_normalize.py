@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from llamapipe.text.dedup_keys import HASH_BYTES, sha1_hash64
+
 #: CCNet's Unicode punctuation table: the character and its ASCII replacement used by the LM
 #: normalization. The dedup normalization deletes these characters instead. (Note: CCNet lists
 #: the fullwidth digit one "１"; for dedup it never matters since digits become "0" first.)
@@ -81,10 +83,6 @@ _ASCII_CONTROLS = bytes([*range(32), 127])
 def _ascii_rules(line: str) -> bytes:
     """Digits -> 0 and controls deleted, for an ASCII line; returns its UTF-8 (= ASCII) bytes."""
     return line.encode("ascii").translate(_ASCII_DIGITS_TO_ZERO, _ASCII_CONTROLS)
-
-
-#: Bytes of the SHA-1 digest kept as the line hash (CCNet's HASH_SIZE).
-HASH_BYTES = 8
 
 
 def normalize_for_dedup(line: str) -> str:
@@ -238,8 +236,7 @@ def _normalized_dedup_lines(lines: Sequence[str]) -> list[bytes]:
 
 def line_hash(normalized_line: str) -> int:
     """64-bit hash of an already-normalized line: SHA-1 (UTF-8), first 8 bytes little-endian."""
-    digest = hashlib.sha1(normalized_line.encode("utf-8")).digest()
-    return int.from_bytes(digest[:HASH_BYTES], "little")
+    return sha1_hash64(normalized_line.encode("utf-8"))
 
 
 def hash_lines(lines: Sequence[str]) -> np.ndarray:

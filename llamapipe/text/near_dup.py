@@ -19,13 +19,14 @@ most ~1.6x larger; an anthology swallowing a short story is not a candidate.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+
+from llamapipe.text.dedup_keys import hash64
 
 #: Paper: books with more than 90% content overlap are removed.
 PAPER_CONTAINMENT_THRESHOLD = 0.9
@@ -40,7 +41,7 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio multiplier for the rolling 
 
 def _word_hash(word: str) -> int:
     """A stable 64-bit hash of a word (Python's hash() is salted per process)."""
-    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+    return hash64(word.encode("utf-8"))
 
 
 def word_shingles(text: str, size: int = DEFAULT_SHINGLE_SIZE) -> np.ndarray:

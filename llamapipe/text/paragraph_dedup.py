@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from llamapipe.text.ccnet_normalize import hash_lines
+from llamapipe.text.dedup_keys import first_occurrences
 
 #: References fit uint16 while a shard has at most this many distinct lines.
 _UINT16_IDS = 1 << 16
@@ -258,9 +259,7 @@ class DedupResult:
 
 def first_in_document(hashes: np.ndarray) -> np.ndarray:
     """Mask of the lines whose hash no earlier line of the document has."""
-    first = np.zeros(hashes.shape, dtype=bool)
-    first[np.unique(hashes, return_index=True)[1]] = True
-    return first
+    return first_occurrences(hashes)
 
 
 def dedup_document(

@@ -13,7 +13,6 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -27,23 +26,12 @@ from llamapipe.sources.commoncrawl.stages import (
     document_hash,
 )
 from llamapipe.text.ccnet_normalize import normalize_for_lm
+from llamapipe.text.dedup_keys import normalize_url
 
 CLASSIFIER_MODEL_STAGE = "ingest/commoncrawl/classifier-model"
 MODEL_FILE = "quality.bin"
 LABEL_REF = "__label__ref"
 LABEL_RANDOM = "__label__random"
-
-
-def canonical_url(url: str) -> str:
-    """URL key for matching refs to crawl pages: lowercase scheme and host, no fragment, no
-    trailing slash, "www." dropped (Wikipedia editors and crawlers differ on these)."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    host = parts.netloc.lower().removeprefix("www.")
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme.lower().replace("https", "http"), host, path, parts.query, ""))
 
 
 def classifier_text(text: str) -> str:
@@ -61,7 +49,7 @@ def read_ref_urls(wiki_dir: Path, languages: set[str]) -> set[str]:
                 except json.JSONDecodeError:
                     continue
                 if obj.get("lang") in languages and obj.get("url"):
-                    urls.add(canonical_url(obj["url"]))
+                    urls.add(normalize_url(obj["url"]))
     return urls
 
 
@@ -101,7 +89,7 @@ def process_train_classifier(ctx: ShardContext) -> None:
     def not_cited() -> Iterator[str]:
         nonlocal cited
         for doc in _iter_stage_documents(filtered_dir):
-            if canonical_url(doc.meta.get("url", "")) in refs:
+            if normalize_url(doc.meta.get("url", "")) in refs:
                 cited += 1
                 if len(positives) < ccfg["max_positives"]:
                     positives.append(doc.text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from llamapipe.sources.commoncrawl.groups import (
 )
 from llamapipe.sources.commoncrawl.models import MODELS_STAGE, load_language_models
 from llamapipe.text.ccnet_normalize import hash_lines
+from llamapipe.text.dedup_keys import first_occurrences, sha1_hash64
 from llamapipe.text.langid import LanguageIdentifier
 from llamapipe.text.paragraph_dedup import DedupResult, index_shard
 
@@ -173,8 +173,8 @@ def process_filtered(ctx: ShardContext) -> None:
 
 
 def document_hash(text: str) -> int:
-    """64-bit exact-dedup key of a document's text (SHA-1, first 8 bytes little-endian)."""
-    return int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest()[:8], "little")
+    """64-bit exact-dedup key of a document's text (CCNet's SHA-1 hash, as its line hashes)."""
+    return sha1_hash64(text.encode("utf-8"))
 
 
 def dochash_path(stage_dir: Path, index: int) -> Path:
@@ -199,14 +199,7 @@ def finalize_first_occurrences(ctx: FinalizeContext) -> None:
     sizes = [a.size for a in arrays]
     hashes = np.concatenate(arrays) if arrays else np.empty(0, np.uint64)
     del arrays
-    order = np.argsort(hashes, kind="stable")
-    first_sorted = np.ones(hashes.size, dtype=bool)
-    if hashes.size > 1:
-        ranked = hashes[order]
-        first_sorted[1:] = ranked[1:] != ranked[:-1]
-        del ranked
-    keep = np.empty(hashes.size, dtype=bool)
-    keep[order] = first_sorted
+    keep = first_occurrences(hashes)
     offset = 0
     for index, size in zip(indexes, sizes, strict=True):
         target = first_occurrence_path(ctx.stage_dir, index)
