@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -99,15 +99,7 @@ def train_command(
       torchrun --nproc_per_node 8 -m llamapipe train --size 7b --set train.precision=bf16
       llamapipe train --size 65b --dry-run --gpus 2048 --gpu a100-80gb --tp 8
     """
-    extra = list(overrides or [])
-    if tp is not None:
-        extra.append(f"train.tp={tp}")
-    if activation_checkpointing is not None:
-        extra.append(f'train.activation_checkpointing="{activation_checkpointing}"')
-    if micro_batch is not None:
-        extra.append(f"train.micro_batch_size={micro_batch}")
-    if init_from is not None:
-        extra.append(f"train.init_from={json.dumps(str(init_from.expanduser().resolve()))}")
+    extra = _flag_overrides(overrides, tp, activation_checkpointing, micro_batch, init_from)
     if dry_run:
         _dry_run(
             Path(config),
@@ -129,8 +121,32 @@ def train_command(
     # across nodes); the other ranks wait for it in the process group's rendezvous.
     with run_dir_lock(cfg, wait) if main_rank else contextlib.nullcontext():
         result = run_training(cfg, size or cfg.train.size, steps=steps, resume=resume)
-    if not main_rank:  # under torchrun only rank 0 reports
-        return
+    if main_rank:  # under torchrun only rank 0 reports
+        _print_result(result)
+
+
+def _flag_overrides(
+    overrides: list[str] | None,
+    tp: int | None,
+    activation_checkpointing: str | None,
+    micro_batch: int | None,
+    init_from: Path | None,
+) -> list[str]:
+    """The --set overrides, plus the train.* keys that the shortcut flags stand for."""
+    extra = list(overrides or [])
+    if tp is not None:
+        extra.append(f"train.tp={tp}")
+    if activation_checkpointing is not None:
+        extra.append(f'train.activation_checkpointing="{activation_checkpointing}"')
+    if micro_batch is not None:
+        extra.append(f"train.micro_batch_size={micro_batch}")
+    if init_from is not None:
+        extra.append(f"train.init_from={json.dumps(str(init_from.expanduser().resolve()))}")
+    return extra
+
+
+def _print_result(result: Any) -> None:
+    """One line: the steps trained and the final loss, or that there was nothing to train."""
     if result.losses:
         console.print(
             f"trained {result.train_dir.name} steps {result.start_step + 1}-{result.final_step} "

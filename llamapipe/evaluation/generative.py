@@ -234,31 +234,49 @@ def evaluate_generative(
         result["em_squad"] = sum(squad) / n
     if settings.samples > 1:
         k = settings.samples
-        sampled = SamplingParams(
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            max_new_tokens=settings.max_new_tokens,
-            seed=settings.seed,
+        result[f"maj@{k}"] = _majority_accuracy(
+            model, args, encoder, prompts, items, kind, settings, device
         )
-        many = generate_texts(
-            model,
-            args,
-            encoder,
-            [p for p in prompts for _ in range(k)],
-            sampled,
-            settings.stops,
-            seeds=[settings.seed * 1_000_003 + i for i in range(n * k)],
-            batch_size=settings.batch_size,
-            device=device,
-        )
-        votes = 0
-        for index, item in enumerate(items):
-            extracted = [extract_answer(kind, t) for t in many[index * k : (index + 1) * k]]
-            if kind == "math":  # vote on the normalised spelling
-                extracted = [ans.normalize_math(a) if a is not None else None for a in extracted]
-            votes += int(is_correct(kind, ans.majority(extracted), item))
-        result[f"maj@{k}"] = votes / n
         result["samples"] = k
         result["temperature"] = settings.temperature
         result["top_p"] = settings.top_p
     return result
+
+
+def _majority_accuracy(
+    model: torch.nn.Module,
+    args: ModelArgs,
+    encoder: TextCodec,
+    prompts: list[str],
+    items: list[GenerativeItem],
+    kind: str,
+    settings: GenerationSettings,
+    device: str | torch.device,
+) -> float:
+    """``maj@k``: the share of items whose most frequent answer over k sampled generations
+    (seeded per item and sample) is right."""
+    k, n = settings.samples, len(items)
+    sampled = SamplingParams(
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        max_new_tokens=settings.max_new_tokens,
+        seed=settings.seed,
+    )
+    many = generate_texts(
+        model,
+        args,
+        encoder,
+        [p for p in prompts for _ in range(k)],
+        sampled,
+        settings.stops,
+        seeds=[settings.seed * 1_000_003 + i for i in range(n * k)],
+        batch_size=settings.batch_size,
+        device=device,
+    )
+    votes = 0
+    for index, item in enumerate(items):
+        extracted = [extract_answer(kind, t) for t in many[index * k : (index + 1) * k]]
+        if kind == "math":  # vote on the normalised spelling
+            extracted = [ans.normalize_math(a) if a is not None else None for a in extracted]
+        votes += int(is_correct(kind, ans.majority(extracted), item))
+    return votes / n

@@ -119,44 +119,15 @@ def evaluate_multiple_choice(
     ``shared_context_model`` (our Transformer and its args): score each item's choices with one
     pass over the prompt (:func:`score_shared_context`) whenever they share its tokens.
     """
-    requests: list[Request] = []
-    owners: list[tuple[int, int]] = []  # (item index, slot) of each request; slot = choice index
-    for index, item in enumerate(items):
-        prompt = few_shot_prompt(items, index, few_shot, seed, task_name, delimiter)
-        sep = delimiter_for(prompt, delimiter)
-        for choice_index, choice in enumerate(item.choices):
-            requests.append(make_request(encoder, prompt, sep + choice))
-            owners.append((index, choice_index))
-    if unconditional_norm:
-        # One more request per choice: the same completion after the bare "Answer:" prompt.
-        for index, item in enumerate(items):
-            for choice_index, choice in enumerate(item.choices):
-                requests.append(make_request(encoder, UNCONDITIONAL_PROMPT, " " + choice))
-                owners.append((index, len(item.choices) + choice_index))
+    requests, owners = _choice_requests(
+        encoder, items, few_shot, seed, task_name, delimiter, unconditional_norm
+    )
     scores: list[Score | None] = [None] * len(requests)
     pending = list(range(len(requests)))
     if shared_context_model is not None:
-        model, args = shared_context_model
-        # Requests sharing a prompt: an item's choices, and (separately) its "Answer:" ones.
-        by_item: dict[tuple[int, bool], list[int]] = {}
-        for request_index, (item_index, slot) in enumerate(owners):
-            key = (item_index, slot >= len(items[item_index].choices))
-            by_item.setdefault(key, []).append(request_index)
-        pending = []
-        for group in by_item.values():
-            if len({requests[i].context for i in group}) != 1:
-                pending.extend(group)  # a choice merged with the prompt's last token
-                continue
-            shared = score_shared_context(
-                model,
-                args,
-                requests[group[0]].context,
-                [requests[i].continuation for i in group],
-                max_seq_len=max_seq_len,
-                device=device,
-            )
-            for request_index, score in zip(group, shared, strict=True):
-                scores[request_index] = score
+        pending = _score_shared_prompts(
+            shared_context_model, requests, owners, items, scores, max_seq_len, device
+        )
     batched = score_requests(
         forward,
         [requests[i] for i in pending],
@@ -177,19 +148,7 @@ def evaluate_multiple_choice(
         if slot == items[index].gold:
             gold_logprob += score.logprob
             gold_tokens += score.num_tokens
-
-    correct = correct_norm = correct_uncond = 0
-    for item, row in zip(items, loglik, strict=True):
-        k = len(item.choices)
-        lls = row[:k]
-        best = max(range(k), key=lambda c: lls[c])
-        normed = [ll / len(choice) for ll, choice in zip(lls, item.choices, strict=True)]
-        best_norm = max(range(k), key=lambda c: normed[c])
-        correct += int(best == item.gold)
-        correct_norm += int(best_norm == item.gold)
-        if unconditional_norm:
-            gains = [lls[c] - row[k + c] for c in range(k)]
-            correct_uncond += int(max(range(k), key=lambda c: gains[c]) == item.gold)
+    correct, correct_norm, correct_uncond = _count_correct(items, loglik, unconditional_norm)
     n = len(items)
     acc, acc_norm = correct / n, correct_norm / n
     acc_uncond = correct_uncond / n if unconditional_norm else None
@@ -208,3 +167,85 @@ def evaluate_multiple_choice(
         gold_logprob_per_token=gold_logprob / max(gold_tokens, 1),
         skipped=dict(skipped or {}),
     )
+
+
+def _choice_requests(
+    encoder: TextEncoder,
+    items: list[MultipleChoiceItem],
+    few_shot: int,
+    seed: int,
+    task_name: str,
+    delimiter: str | None,
+    unconditional_norm: bool,
+) -> tuple[list[Request], list[tuple[int, int]]]:
+    """One request per choice of every item, and its owner (item index, slot): slot k is
+    choice k after the item's prompt, slot len(choices) + k is choice k after "Answer:"."""
+    requests: list[Request] = []
+    owners: list[tuple[int, int]] = []
+    for index, item in enumerate(items):
+        prompt = few_shot_prompt(items, index, few_shot, seed, task_name, delimiter)
+        sep = delimiter_for(prompt, delimiter)
+        for choice_index, choice in enumerate(item.choices):
+            requests.append(make_request(encoder, prompt, sep + choice))
+            owners.append((index, choice_index))
+    if unconditional_norm:
+        # One more request per choice: the same completion after the bare "Answer:" prompt.
+        for index, item in enumerate(items):
+            for choice_index, choice in enumerate(item.choices):
+                requests.append(make_request(encoder, UNCONDITIONAL_PROMPT, " " + choice))
+                owners.append((index, len(item.choices) + choice_index))
+    return requests, owners
+
+
+def _score_shared_prompts(
+    shared_context_model: tuple[torch.nn.Module, ModelArgs],
+    requests: list[Request],
+    owners: list[tuple[int, int]],
+    items: list[MultipleChoiceItem],
+    scores: list[Score | None],
+    max_seq_len: int,
+    device: str | torch.device,
+) -> list[int]:
+    """Score, one pass over the prompt each, the groups of requests that share their prompt's
+    tokens (filling ``scores``); returns the requests left for batched scoring."""
+    model, args = shared_context_model
+    # Requests sharing a prompt: an item's choices, and (separately) its "Answer:" ones.
+    by_item: dict[tuple[int, bool], list[int]] = {}
+    for request_index, (item_index, slot) in enumerate(owners):
+        key = (item_index, slot >= len(items[item_index].choices))
+        by_item.setdefault(key, []).append(request_index)
+    pending: list[int] = []
+    for group in by_item.values():
+        if len({requests[i].context for i in group}) != 1:
+            pending.extend(group)  # a choice merged with the prompt's last token
+            continue
+        shared = score_shared_context(
+            model,
+            args,
+            requests[group[0]].context,
+            [requests[i].continuation for i in group],
+            max_seq_len=max_seq_len,
+            device=device,
+        )
+        for request_index, score in zip(group, shared, strict=True):
+            scores[request_index] = score
+    return pending
+
+
+def _count_correct(
+    items: list[MultipleChoiceItem], loglik: list[list[float]], unconditional_norm: bool
+) -> tuple[int, int, int]:
+    """Items whose best choice is the right one by acc, acc_norm and acc_uncond."""
+    correct = correct_norm = correct_uncond = 0
+    for item, row in zip(items, loglik, strict=True):
+        k = len(item.choices)
+        lls = row[:k]
+        best = max(range(k), key=lambda c: lls[c])
+        normed = [ll / len(choice) for ll, choice in zip(lls, item.choices, strict=True)]
+        best_norm = max(range(k), key=lambda c: normed[c])
+        correct += int(best == item.gold)
+        correct_norm += int(best_norm == item.gold)
+        if unconditional_norm:
+            gains = [lls[c] - row[k + c] for c in range(k)]
+            correct_uncond += int(max(range(k), key=lambda c: gains[c]) == item.gold)
+    return correct, correct_norm, correct_uncond

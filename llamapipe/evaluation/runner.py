@@ -15,6 +15,8 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -196,86 +198,133 @@ def _evaluate(
     device = torch.device(eval_cfg.device)
     model = model.to(device).eval()
     max_seq_len = min(eval_cfg.max_seq_len or args.max_seq_len, args.max_seq_len)
-
-    def forward(batch: torch.Tensor) -> torch.Tensor:
-        return model(batch)
-
-    def fused_mean_loss(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return model(inputs, targets=targets)
-
-    is_llama = isinstance(model, Transformer)
-    # Multiple choice on our Transformer: hidden states out, vocabulary projection only on the
-    # continuation positions (see score_requests).
-    score_forward = (lambda batch: hidden_states(model, batch)) if is_llama else forward
-    project = model.output if is_llama else None
+    scoring = _Scoring.of(model, args, encoder, eval_cfg.batch_size, max_seq_len, device)
 
     results: dict[str, Any] = {"max_seq_len": max_seq_len, "perplexity": {}, "tasks": {}}
     if eval_cfg.perplexity and tokens is not None and (Path(tokens) / "valid").is_dir():
         started = time.perf_counter()
+
+        def fused_mean_loss(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+            return model(inputs, targets=targets)
+
         results["perplexity"] = heldout_perplexity(
-            forward,
+            model,
             Path(tokens),
             max_seq_len=max_seq_len,
             stride=eval_cfg.perplexity_stride,
             max_tokens=eval_cfg.perplexity_max_tokens,
             batch_size=eval_cfg.batch_size,
             device=device,
-            mean_loss=fused_mean_loss if is_llama else None,
+            mean_loss=fused_mean_loss if scoring.is_llama else None,
         )
         results["perplexity_seconds"] = round(time.perf_counter() - started, 3)
-    common = dict(batch_size=eval_cfg.batch_size, max_seq_len=max_seq_len, device=device)
     for task in eval_cfg.tasks if tasks is None else tasks:
         started = time.perf_counter()
         data = load_task(resolve(task.path, base_dir), strict=eval_cfg.strict, limit=task.limit)
-        if data.kind == "multiple_choice":
-            entry = evaluate_multiple_choice(
-                score_forward,
-                encoder,
-                data.items,
-                task_name=task.name,
-                schema=data.schema,
-                few_shot=task.few_shot,
-                seed=eval_cfg.few_shot_seed,
-                delimiter=task.delimiter,
-                skipped=dict(data.skipped),
-                project=project,
-                shared_context_model=(model, args) if is_llama else None,
-                unconditional_norm=task.unconditional_norm,
-                **common,
-            ).to_dict()
-            entry.update(kind="multiple_choice", primary="acc")
-        elif data.kind in ("partial", "lambada"):
-            scorer = evaluate_partial if data.kind == "partial" else evaluate_lambada
-            entry = scorer(
-                score_forward,
-                encoder,
-                data.items,
-                task_name=task.name,
-                few_shot=task.few_shot,
-                seed=eval_cfg.few_shot_seed,
-                project=project,
-                **common,
-            )
-        else:
-            if not is_llama:
-                raise ValueError(f"task {task.name}: generation needs a llamapipe Transformer")
-
-            def score_gold(pairs: list[tuple[str, str]]) -> list[tuple[float, int]]:
-                scores = score_requests(
-                    score_forward,
-                    [make_request(encoder, context, gold) for context, gold in pairs],
-                    project=project,
-                    **common,
-                )
-                return [(s.logprob, s.num_tokens) for s in scores]
-
-            entry = _generative_task(model, args, encoder, eval_cfg, task, data, device, score_gold)
+        entry = _task_entry(scoring, eval_cfg, task, data)
         entry.setdefault("schema", data.schema)
         entry.setdefault("skipped", dict(data.skipped))
         entry["path"] = str(data.path)
         entry["seconds"] = round(time.perf_counter() - started, 3)
         results["tasks"][task.name] = entry
     return results
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """How one model is scored by the likelihood tasks: on our Transformer, hidden states out
+    and the vocabulary projection only on the continuation positions (see score_requests);
+    any other module's logits as they are."""
+
+    model: torch.nn.Module
+    args: ModelArgs
+    encoder: SentencePieceEncoder
+    forward: Callable[[torch.Tensor], torch.Tensor]
+    project: Callable[[torch.Tensor], torch.Tensor] | None
+    is_llama: bool
+    device: torch.device
+    #: batch_size, max_seq_len and device, as every scorer takes them.
+    common: dict[str, Any]
+
+    @classmethod
+    def of(
+        cls,
+        model: torch.nn.Module,
+        args: ModelArgs,
+        encoder: SentencePieceEncoder,
+        batch_size: int,
+        max_seq_len: int,
+        device: torch.device,
+    ) -> _Scoring:
+        is_llama = isinstance(model, Transformer)
+        return cls(
+            model=model,
+            args=args,
+            encoder=encoder,
+            forward=(lambda batch: hidden_states(model, batch)) if is_llama else model,
+            project=model.output if is_llama else None,
+            is_llama=is_llama,
+            device=device,
+            common=dict(batch_size=batch_size, max_seq_len=max_seq_len, device=device),
+        )
+
+    def score_gold(self, pairs: list[tuple[str, str]]) -> list[tuple[float, int]]:
+        """(log-likelihood, tokens) of each reference answer after its prompt."""
+        scores = score_requests(
+            self.forward,
+            [make_request(self.encoder, context, gold) for context, gold in pairs],
+            project=self.project,
+            **self.common,
+        )
+        return [(s.logprob, s.num_tokens) for s in scores]
+
+
+def _task_entry(
+    scoring: _Scoring, eval_cfg: EvalConfig, task: EvalTask, data: Any
+) -> dict[str, Any]:
+    """One task's results, by the kind of task its file holds."""
+    if data.kind == "multiple_choice":
+        entry = evaluate_multiple_choice(
+            scoring.forward,
+            scoring.encoder,
+            data.items,
+            task_name=task.name,
+            schema=data.schema,
+            few_shot=task.few_shot,
+            seed=eval_cfg.few_shot_seed,
+            delimiter=task.delimiter,
+            skipped=dict(data.skipped),
+            project=scoring.project,
+            shared_context_model=(scoring.model, scoring.args) if scoring.is_llama else None,
+            unconditional_norm=task.unconditional_norm,
+            **scoring.common,
+        ).to_dict()
+        entry.update(kind="multiple_choice", primary="acc")
+        return entry
+    if data.kind in ("partial", "lambada"):
+        scorer = evaluate_partial if data.kind == "partial" else evaluate_lambada
+        return scorer(
+            scoring.forward,
+            scoring.encoder,
+            data.items,
+            task_name=task.name,
+            few_shot=task.few_shot,
+            seed=eval_cfg.few_shot_seed,
+            project=scoring.project,
+            **scoring.common,
+        )
+    if not scoring.is_llama:
+        raise ValueError(f"task {task.name}: generation needs a llamapipe Transformer")
+    return _generative_task(
+        scoring.model,
+        scoring.args,
+        scoring.encoder,
+        eval_cfg,
+        task,
+        data,
+        scoring.device,
+        scoring.score_gold,
+    )
 
 
 def _generative_task(
@@ -356,7 +405,7 @@ def run_eval(
     result, tasks no longer configured stay in the file, and only the rest is computed (all of
     it with ``force``). With nothing to compute the model is not even loaded.
     """
-    from llamapipe.training.checkpoint import load_model_for_inference, read_trainer_state
+    from llamapipe.training.checkpoint import read_trainer_state
 
     eval_cfg: EvalConfig = cfg.eval
     checkpoint = find_checkpoint(cfg, size, checkpoint)
@@ -377,25 +426,8 @@ def run_eval(
     need_ppl = eval_cfg.perplexity and (force or previous.get("perplexity_digest") != ppl_digest)
 
     started = time.perf_counter()
-    if todo or need_ppl:
-        model, args = load_model_for_inference(checkpoint, device=eval_cfg.device)
-        encoder = SentencePieceEncoder(tokenizer)
-        if encoder.vocab_size > args.vocab_size:
-            raise ValueError(
-                f"{encoder.path}: tokenizer has {encoder.vocab_size} pieces, more than the "
-                f"model's vocab_size {args.vocab_size} ({checkpoint})"
-            )
-        fresh = evaluate_model(
-            model,
-            args,
-            encoder,
-            eval_cfg.model_copy(update={"perplexity": need_ppl}),
-            base_dir=cfg.base_dir,
-            tokens=tokens,
-            tasks=todo,
-        )
-        model_args = args.to_dict()
-    else:  # only the settings digest changed (e.g. a task was removed): nothing to compute
+    fresh, model_args = _compute_missing(cfg, checkpoint, tokens, tokenizer, todo, need_ppl)
+    if fresh is None:  # only the settings digest changed (e.g. a task was removed)
         fresh = {"max_seq_len": previous.get("max_seq_len"), "perplexity": {}, "tasks": {}}
         model_args = previous.get("model_args")
     for name, entry in fresh["tasks"].items():
@@ -425,6 +457,40 @@ def run_eval(
         results["perplexity_seconds"] = fresh["perplexity_seconds"]
     _write_json_atomic(out, results)
     return results
+
+
+def _compute_missing(
+    cfg: Any,
+    checkpoint: Path,
+    tokens: Path | None,
+    tokenizer: Path,
+    todo: list[EvalTask],
+    need_ppl: bool,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Load the checkpoint and evaluate the tasks in ``todo`` (and the held-out perplexity when
+    ``need_ppl``): (results, model args), or (None, None) when there is nothing to compute."""
+    from llamapipe.training.checkpoint import load_model_for_inference
+
+    if not todo and not need_ppl:
+        return None, None
+    eval_cfg: EvalConfig = cfg.eval
+    model, args = load_model_for_inference(checkpoint, device=eval_cfg.device)
+    encoder = SentencePieceEncoder(tokenizer)
+    if encoder.vocab_size > args.vocab_size:
+        raise ValueError(
+            f"{encoder.path}: tokenizer has {encoder.vocab_size} pieces, more than the "
+            f"model's vocab_size {args.vocab_size} ({checkpoint})"
+        )
+    fresh = evaluate_model(
+        model,
+        args,
+        encoder,
+        eval_cfg.model_copy(update={"perplexity": need_ppl}),
+        base_dir=cfg.base_dir,
+        tokens=tokens,
+        tasks=todo,
+    )
+    return fresh, args.to_dict()
 
 
 def _previous_results(out: Path, checkpoint: Path, fingerprint: str) -> dict[str, Any]:
