@@ -30,7 +30,7 @@ CCNET_DEDUP_GROUP_SHARDS = 50
 CCNET_LID_THRESHOLD = 0.5
 #: CCNet: perplexity buckets, head < p30 <= middle < p60 <= tail.
 CCNET_PERPLEXITY_PERCENTILES = (30.0, 60.0)
-#: CCNet: English perplexity cutoffs (p30, p60) with CCNet's own en.sp.model / en.arpa.bin.
+#: CCNet: English perplexity cutoffs (p30, p60) with CCNet's own published English models.
 CCNET_EN_CUTOFFS = (340.0, 520.0)
 #: CCNet: KenLM order (`lmplz -o 5`).
 CCNET_KENLM_ORDER = 5

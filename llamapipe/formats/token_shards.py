@@ -49,7 +49,7 @@ import numpy as np
 MAGIC = b"MMIDIDX\x00\x00"
 VERSION = 1
 
-#: Megatron-LM's dtype codes (megatron/core/datasets/indexed_dataset.py, ``DType``).
+#: Megatron-LM's dtype codes (the ``DType`` enum of its indexed dataset).
 DTYPE_CODES: dict[int, type[np.generic]] = {
     1: np.uint8,
     2: np.int8,

@@ -8,7 +8,7 @@ Two normalizations exist because they serve different jobs:
 * ``normalize_for_lm`` prepares text for the SentencePiece + KenLM perplexity filter. It is the
   normalization the CCNet LMs were trained on, so user-supplied cc_net models score correctly.
 
-Facts from facebookresearch/cc_net (text_normalizer.py, dedup.py); the code is ours.
+Facts from facebookresearch/cc_net (its text normaliser and line dedup); the code is ours.
 """
 
 from __future__ import annotations

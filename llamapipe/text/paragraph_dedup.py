@@ -1,4 +1,4 @@
-"""CCNet paragraph (line) dedup over a group of shards, as cc_net's two-pass `dedup.py` does it.
+"""CCNet paragraph (line) dedup over a group of shards, as cc_net's two-pass line dedup does it.
 
 The rule (RECIPE.md, CommonCrawl): a line hash is a duplicate when it occurs in TWO OR MORE
 DOCUMENTS of the group; then every copy goes, in the first document too. A line repeated only

@@ -1,6 +1,6 @@
 """Document perplexity under a SentencePiece + KenLM model, computed as CCNet defines it.
 
-Default unit "document", as cc_net's `mine.py` + `perplexity.py` do it: the whole deduplicated
+Default unit "document", as cc_net's mining pipeline does it: the whole deduplicated
 text is normalized as ONE string (CCNet's LM normalization; the newline is a non-printing
 character, so the lines are glued with no separator), SentencePiece-encoded and scored as one
 sentence with boundaries: ``round(10 ** (-log10 P / (pieces + 1)), 1)``. CCNet's published

@@ -1,7 +1,7 @@
 """cc_net itself as the oracle, page by page, on the two real 2019 WET shards as one dedup group.
 
 cc_net's own code (the `cc_net` fixture: the 1.0.0 source from the oracle tarball) runs the
-steps of its `mine.py` on the same files: `process_wet_file.parse_warc_file` (min_len 300, the
+steps of its mining pipeline on the same files: `process_wet_file.parse_warc_file` (min_len 300, the
 headers handed to its `parse_doc` by name), `HashesCollector` per shard then
 `DuplicatesRemover` over both shards' hash files, its fastText `Classifier` (threshold 0.5,
 keep English) with the same lid.176 model, then `MultiSentencePiece` + `DocLM` with the
@@ -65,7 +65,7 @@ def oracle(cc_net, ccnet_run, realdata: Path, tmp_path_factory: pytest.TempPathF
         with gzip.open(realdata / "commoncrawl" / name, "rt") as fh:  # cc_net reads text mode
             parsed.append(list(cc_net.process_wet_file.parse_warc_file(fh, min_len=300)))
     hash_files = []
-    for i, docs in enumerate(parsed):  # mine.py's `hashes` step: one file per shard
+    for i, docs in enumerate(parsed):  # its `hashes` step: one file per shard
         hash_files.append(tmp / f"{i:04d}.bin")
         collector = cc_net.dedup.HashesCollector(field="raw_content", output=hash_files[-1])
         list(collector.map(copy.deepcopy(docs)))

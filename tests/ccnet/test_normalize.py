@@ -60,7 +60,7 @@ def test_dedup_normalization_removes_non_printing_characters() -> None:
 
 
 def test_table_is_cc_nets() -> None:
-    # CCNet's text_normalizer table has 34 distinct characters (see report: RECIPE says 35).
+    # CCNet's normaliser table has 34 distinct characters (see report: RECIPE says 35).
     assert len(UNICODE_PUNCT) == 34
     assert all(not ch.isascii() for ch in UNICODE_PUNCT)
 

@@ -136,7 +136,7 @@ def test_hashes_on_disk_are_at_most_10_bytes_per_line(realdata: Path) -> None:
 
 
 def test_dedup_document_matches_a_line_by_line_reference(realdata: Path) -> None:
-    """The vectorised dedup against cc_net's plain rule (dedup.py `finalize_doc`): keep a line
+    """The vectorised dedup against cc_net's plain rule (its `finalize_doc`): keep a line
     iff its hash is not a group duplicate and no earlier line of the page has its hash."""
     docs0, docs1 = _docs(realdata, SHARDS[0]), _docs(realdata, SHARDS[1])
     group = GroupDuplicates.from_shards([ShardLineHashes.from_documents(docs1)])

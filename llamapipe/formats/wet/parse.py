@@ -2,7 +2,7 @@
 
 Parser choice (measured on the 2019 sample shards here: fastwarc 3x faster than warcio): gzip
 WET files go through fastwarc. Uncompressed WET text goes through a small line-based reader,
-because hand-written fixtures such as cc_net's own `sample.warc.txt` use LF line ends and
+because hand-written fixtures such as cc_net's own test sample use LF line ends and
 Content-Length values that do not match, which both fastwarc and warcio reject.
 """
 

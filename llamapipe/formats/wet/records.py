@@ -1,6 +1,6 @@
 """One WARC record -> a `WetRecord` with CCNet's per-document fields, or a counted skip.
 
-Each `WetRecord` is cut into lines exactly as cc_net's `process_wet_file` does (see
+Each `WetRecord` is cut into lines exactly as cc_net's WET parser does (see
 `payload_lines`): the first line is the title even when empty, the rest (each line stripped,
 interior empty lines kept) is `raw_content`, and `length` is the record's Content-Length.
 """
@@ -76,7 +76,7 @@ def noop_skip(reason: str, detail: str) -> None:
 
 
 def payload_lines(text: str, trailer_included: bool = False) -> list[str]:
-    """A record's lines as cc_net's `process_wet_file.group_by_docs` + `parse_doc` see them.
+    """A record's lines as cc_net's WET parser (`group_by_docs` + `parse_doc`) sees them.
 
     cc_net reads the WET file as text (Python's universal newlines: `\\r\\n`, `\\r` and `\\n` end
     a line), strips every line and collects the lines after the headers up to the next
