@@ -16,7 +16,7 @@ End to end (per CPU second of the whole process tree, bench/proctree.py):
   (given, not trained), filtered, reference classifier training, classified, exact dedup;
   pool executor, `--workers`), on a run folder holding only the Wikipedia stage;
 * cc_net: bench/ccnet_baseline.py in cc_net's own venv: its `hashes` and `mine` passes
-  composed as its mine.py does (see that file; its WET header shim is documented there).
+  composed as its mining pipeline does (its WET header shim is documented in that file).
 Target: llamapipe >= 2.0x cc_net.
 
 Per step (CPU of one process, the same pages on both sides): WET parse, the hash pass,
@@ -57,6 +57,7 @@ from rich.console import Console
 
 from bench import proctree
 from bench.common import REPO, VENVS, BaselineUnavailable, ensure_venv, loadavg, realdata
+from llamapipe.recipe import CCNET_LID_THRESHOLD, CCNET_MIN_DOC_LENGTH
 
 QUIET = Console(quiet=True)
 SHARDS = [
@@ -66,11 +67,11 @@ SHARDS = [
 ENWIKI = "wikipedia/gensim_enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml.bz2"
 CCNET_TARBALL_ENV = "LLAMAPIPE_CCNET_TARBALL"
 RESULTS = REPO / "bench" / "results" / "ccnet.json"
-MIN_LENGTH = 300
+MIN_LENGTH = CCNET_MIN_DOC_LENGTH
 SP_VOCAB = 8000
 CUTOFF_SAMPLE_DOCS = 200
 
-#: cc_net's imports (mine.py's steps), at the versions llamapipe's own venv uses, so that both
+#: cc_net's imports (its mining steps), at the versions llamapipe's own venv uses, so that both
 #: sides run the same fastText / SentencePiece / KenLM builds.
 CCNET_REQUIREMENTS = [
     "numpy==2.4.6",
@@ -98,7 +99,7 @@ DATATROVE_PROBE = (
     "from datatrove.data import Document\n"
     "from datatrove.pipeline.filters import LanguageFilter\n"
     "from fasttext.FastText import _FastText\n"
-    "LanguageFilter(languages=['en'], language_threshold=0.5)\n"
+    f"LanguageFilter(languages=['en'], language_threshold={CCNET_LID_THRESHOLD})\n"
     "from importlib.metadata import version\n"
     "assert version('fasttext-numpy2') == '0.10.4', version('fasttext-numpy2')\n"
 )
@@ -110,7 +111,7 @@ from datatrove.pipeline.filters import LanguageFilter
 from fasttext.FastText import _FastText
 docs_path, model_path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 texts = [json.loads(line) for line in open(docs_path, encoding="utf-8")]
-flt = LanguageFilter(languages=["en"], language_threshold=0.5)
+flt = LanguageFilter(languages=["en"], language_threshold=LID_THRESHOLD)
 flt.model._model = _FastText(model_path)   # the local lid.176.ftz, no download
 list(flt.run(iter([Document(text=t, id=str(i)) for i, t in enumerate(texts[:20])]), 0, 1))
 best = None
@@ -122,7 +123,7 @@ for _round in range(rounds):
     best = seconds if best is None else min(best, seconds)
 print(json.dumps({"docs": len(texts), "kept": kept, "seconds": best,
                   "process_seconds": time.process_time() - start_all}))
-"""
+""".replace("LID_THRESHOLD", repr(CCNET_LID_THRESHOLD))
 
 
 def _log(msg: str) -> None:
@@ -303,6 +304,8 @@ def run_ccnet(
             "2",
             "--min-len",
             str(MIN_LENGTH),
+            "--lid-threshold",
+            str(CCNET_LID_THRESHOLD),
             *map(str, inputs),
         ],
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
@@ -682,7 +685,7 @@ def main() -> None:
             cc_rate = pages / cc["cpu_s"]
             ratio = lp_rate / cc_rate
             _log(
-                f"cc_net (mine.py passes, 1 process): {cc['cpu_s']:.2f} CPU s, "
+                f"cc_net (mining passes, 1 process): {cc['cpu_s']:.2f} CPU s, "
                 f"{cc['wall_s']:.2f} s wall, {cc_rate:.1f} pages/CPU-s, peak RSS "
                 f"{cc['peak_rss_total_bytes'] / 1e6:.0f} MB"
             )

@@ -1,13 +1,13 @@
-"""cc_net (facebookresearch/cc_net 1.0.0, bda555b) run on local WET files, as its `mine.py` does.
+"""cc_net (facebookresearch/cc_net 1.0.0, bda555b) on local WET files, as its mining pipeline runs.
 
 Runs in cc_net's own virtualenv (bench/.venvs/ccnet, see bench/bench_ccnet.py), never imports
-llamapipe. `mine.py` composes two passes over every WET shard, and so does this script:
+llamapipe. Its mining pipeline composes two passes over every WET shard, and so does this script:
 
-1. `hashes` (mine.py `_hashes_shard`): `dedup.HashesCollector` over the shard's documents,
+1. `hashes` (cc_net's `_hashes_shard`): `dedup.HashesCollector` over the shard's documents,
    one hash file per shard;
-2. `mine` (mine.py `_mine_shard`, DEFAULT_PIPELINE with LLaMA's choices): for each shard,
+2. `mine` (cc_net's `_mine_shard`, DEFAULT_PIPELINE with LLaMA's choices): for each shard,
    `dedup.DuplicatesRemover` with the hash files of its group of `--group-size` shards
-   (mine.py's `hash_in_mem`), `split_by_lang.Classifier` (top 1, threshold 0.5),
+   (cc_net's `hash_in_mem`), `split_by_lang.Classifier` (top 1, `--lid-threshold`),
    `keep_lang` (whitelist `en`), `perplexity.MultiSentencePiece`, `perplexity.DocLM`,
    `perplexity.PerplexityBucket`, `perplexity.DropKeys`, `keep_bucket` (head, middle) and
    `jsonql.split` writing `{language}_{bucket}.json.gz`, all through `jsonql.run_pipes`
@@ -151,7 +151,8 @@ def main() -> int:
     parser.add_argument("--lid-model", required=True)
     parser.add_argument("--lm-dir", required=True, help="holds <lang>.sp.model, <lang>.arpa.bin")
     parser.add_argument("--cutoff-csv", required=True)
-    parser.add_argument("--group-size", type=int, default=50, help="mine.py hash_in_mem")
+    parser.add_argument("--group-size", type=int, default=50, help="cc_net's hash_in_mem")
+    parser.add_argument("--lid-threshold", type=float, default=0.5, help="cc_net's default")
     parser.add_argument("--min-len", type=int, default=300)
     parser.add_argument("--lang", default="en")
     parser.add_argument("--keep-bucket", default="head,middle")
@@ -171,7 +172,7 @@ def main() -> int:
     hashes_dir.mkdir(parents=True, exist_ok=True)
     hash_files = []
     start = time.process_time()
-    for i, wet in enumerate(wets):  # mine.py hashes(): one _hashes_shard per shard
+    for i, wet in enumerate(wets):  # cc_net's hashes(): one _hashes_shard per shard
         hash_file = hashes_dir / f"{i:04d}.bin"
         collector = timed(dedup.HashesCollector(field="raw_content", output=hash_file), "hash")
         jsonql.run_pipes(
@@ -187,7 +188,7 @@ def main() -> int:
     keep = set(args.keep_bucket.split(","))
     kept = KeptPages()
     start = time.process_time()
-    for i, wet in enumerate(wets):  # mine.py mine(): one _mine_shard per shard
+    for i, wet in enumerate(wets):  # cc_net's mine(): one _mine_shard per shard
         first = i - i % args.group_size
         group = hash_files[first : first + args.group_size]
         mined = out / "mined" / f"{i:04d}"
@@ -199,7 +200,7 @@ def main() -> int:
                     field="raw_content",
                     out_field="language",
                     top=1,
-                    threshold=0.5,
+                    threshold=args.lid_threshold,
                 ),
                 "lid",
             ),

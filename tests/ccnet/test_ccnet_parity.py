@@ -25,6 +25,7 @@ from llamapipe.config.sources.commoncrawl import LanguageModelConfig
 from llamapipe.engine import run_stage
 from llamapipe.formats.documents import read_documents
 from llamapipe.formats.wet import read_wet
+from llamapipe.recipe import CCNET_LID_THRESHOLD, CCNET_MIN_DOC_LENGTH
 from llamapipe.sources.commoncrawl import (
     FILTERED_STAGE,
     HASHES_STAGE,
@@ -63,7 +64,9 @@ def oracle(cc_net, ccnet_run, realdata: Path, tmp_path_factory: pytest.TempPathF
     parsed = []
     for name in SHARDS:
         with gzip.open(realdata / "commoncrawl" / name, "rt") as fh:  # cc_net reads text mode
-            parsed.append(list(cc_net.process_wet_file.parse_warc_file(fh, min_len=300)))
+            parsed.append(
+                list(cc_net.process_wet_file.parse_warc_file(fh, min_len=CCNET_MIN_DOC_LENGTH))
+            )
     hash_files = []
     for i, docs in enumerate(parsed):  # its `hashes` step: one file per shard
         hash_files.append(tmp / f"{i:04d}.bin")
@@ -78,7 +81,10 @@ def oracle(cc_net, ccnet_run, realdata: Path, tmp_path_factory: pytest.TempPathF
     cutoffs_csv = tmp / "cutoffs.csv"
     cutoffs_csv.write_text(f",en\n30,{info['cutoffs'][0]}\n60,{info['cutoffs'][1]}\n")
     lid = cc_net.split_by_lang.Classifier(
-        model=default_model_path(), field="raw_content", out_field="language", threshold=0.5
+        model=default_model_path(),
+        field="raw_content",
+        out_field="language",
+        threshold=CCNET_LID_THRESHOLD,
     )
     sp = cc_net.perplexity.MultiSentencePiece(
         {"en": models_dir / "en.sp.model"}, field="raw_content", normalize=True
