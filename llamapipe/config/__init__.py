@@ -19,6 +19,7 @@ from llamapipe.config.base import StrictModel
 from llamapipe.config.eval import EvalConfig
 from llamapipe.config.mix import MixConfig
 from llamapipe.config.paths import is_remote, resolve_config_paths
+from llamapipe.config.removed import write_removed_for
 from llamapipe.config.run import ExecutorConfig, RunConfig, SlurmConfig
 from llamapipe.config.tokenizer import TokenizerConfig
 from llamapipe.config.train import TrainConfig
@@ -30,6 +31,10 @@ from llamapipe.sources import SOURCE_ORDER, SOURCES
 class _SourcesSection(StrictModel):
     """``[sources]``: one sub-section per source of the registry (llamapipe/sources/__init__.py),
     so adding a source adds its section without an edit here."""
+
+    #: Write the documents every filtering stage removes to <stage>/removed/*.parquet (filter,
+    #: reason, score), for every source; a source's own `write_removed` wins over this.
+    write_removed: bool = False
 
     def enabled(self) -> list[str]:
         """Names of the enabled sources that have inputs, in the registry's build order."""
@@ -132,7 +137,7 @@ def _check_inputs(cfg: PipelineConfig, source: str) -> None:
     """A missing local input (already made absolute) of an enabled source is an error."""
     for name in type(cfg.sources).model_fields:
         section = getattr(cfg.sources, name)
-        if not section.enabled:
+        if not isinstance(section, StrictModel) or not section.enabled:
             continue
         for ref in section.inputs:
             if is_remote(ref):
@@ -194,4 +199,5 @@ __all__ = [
     "apply_overrides",
     "config_from_dict",
     "load_config",
+    "write_removed_for",
 ]

@@ -19,6 +19,17 @@ class StageConfig:
     def to_dict(self) -> dict[str, Any]:
         return config_dict(self)
 
+    @classmethod
+    def from_section(cls, section: Any, **values: Any) -> Any:
+        """This config from the same-named fields of a pydantic config section (lists become
+        tuples, so the config stays hashable and frozen); ``values`` add or replace fields.
+        Values are copied as the section holds them (an int default of a float field stays an
+        int), so the dict form equals the section's ``model_dump()`` of those keys."""
+        for f in dataclasses.fields(cls):
+            if f.name not in values and f.name in type(section).model_fields:
+                values[f.name] = _frozen(getattr(section, f.name))
+        return cls(**values)
+
 
 def config_dict(config: Any) -> dict[str, Any]:
     """The JSON-able dict of a stage config: a plain dict as is, a dataclass or a pydantic model
@@ -52,6 +63,12 @@ def _omitted(f: dataclasses.Field, value: Any) -> bool:
 
 def _is_config(value: Any) -> bool:
     return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _jsonable(value: Any) -> Any:

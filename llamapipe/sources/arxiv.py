@@ -7,9 +7,14 @@ own cleaning is ``llamapipe.text.latex.clean_paper``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from llamapipe.config.removed import write_removed_for
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
+from llamapipe.engine.stage_config import StageConfig, added_key
+from llamapipe.filters import Filter
+from llamapipe.filters.text import MinChars
 from llamapipe.formats.arxiv import ArchiveLimits, Paper, PaperFailure, decode_tex, iter_papers
 from llamapipe.formats.documents import Document
 from llamapipe.formats.inputs import expand_inputs
@@ -22,16 +27,34 @@ INPUT_ERRORS = frozenset({"corrupt_archive", "empty_file", "not_gzip"})
 SOURCE = "arxiv"
 
 
-def _limits(cfg: dict[str, Any]) -> ArchiveLimits:
-    return ArchiveLimits(
-        max_member_bytes=cfg["max_member_bytes"],
-        max_total_bytes=cfg["max_total_bytes"],
-        max_members=cfg["max_members"],
-    )
+@dataclass(frozen=True)
+class ArxivStageConfig(StageConfig):
+    """What ``ingest/arxiv`` reads: the archive bounds and the length rule."""
+
+    max_member_bytes: int
+    max_total_bytes: int
+    max_members: int
+    min_chars: int
+    write_removed: bool = added_key()
+
+    def limits(self) -> ArchiveLimits:
+        return ArchiveLimits(
+            max_member_bytes=self.max_member_bytes,
+            max_total_bytes=self.max_total_bytes,
+            max_members=self.max_members,
+        )
 
 
-def paper_to_document(paper: Paper, ctx: ShardContext, used_ids: set[str]) -> Document | None:
-    """Decode and clean one paper; count why when it yields no document."""
+def document_filters(cfg: ArxivStageConfig) -> list[Filter]:
+    """The rules a cleaned paper passes, in order (add a rule here: README "Add a filter")."""
+    return [MinChars(cfg.min_chars)]
+
+
+def paper_to_document(
+    paper: Paper, ctx: ShardContext, used_ids: set[str]
+) -> tuple[Document, str | None]:
+    """Decode and clean one paper: its document, and the reason when it has no usable text
+    (the document then holds what is known of the paper, for the removed writer)."""
     for reason, n in paper.skipped.items():
         ctx.counters.add(f"members_skipped_{reason}", n)
     texts: dict[str, str] = {}
@@ -42,22 +65,17 @@ def paper_to_document(paper: Paper, ctx: ShardContext, used_ids: set[str]) -> Do
             ctx.counters.add("members_skipped_undecodable")
             continue
         texts[name] = text
+    stub = _paper_stub(paper.paper_id, paper.origin)
     if not texts:
-        ctx.counters.removed("undecodable" if paper.files else "no_latex")
-        return None
+        return stub, "undecodable" if paper.files else "no_latex"
     cleaned = clean_paper(texts, paper.members)
     if cleaned.text is None:
-        ctx.counters.removed(cleaned.reason or "unknown")
-        return None
-    if len(cleaned.text) < ctx.config["min_chars"]:
-        ctx.counters.removed("too_short")
-        return None
+        return stub, cleaned.reason or "unknown"
     doc_id = f"{SOURCE}/{paper.paper_id}"
     n = 1
     while doc_id in used_ids:  # the same id twice in one input (two versions): keep both
         n += 1
         doc_id = f"{SOURCE}/{paper.paper_id}#{n}"
-    used_ids.add(doc_id)
     meta = {
         "paper_id": paper.paper_id,
         "origin": paper.origin,
@@ -65,36 +83,48 @@ def paper_to_document(paper: Paper, ctx: ShardContext, used_ids: set[str]) -> Do
         "tex_files": len(texts),
         "macros": cleaned.macros,
     }
-    return Document(id=doc_id, text=cleaned.text, source=SOURCE, meta=meta)
+    return Document(id=doc_id, text=cleaned.text, source=SOURCE, meta=meta), None
+
+
+def _paper_stub(paper_id: str, origin: str) -> Document:
+    """A paper that yields no text, as a document for the removed writer."""
+    return Document(f"{SOURCE}/{paper_id}", "", SOURCE, {"paper_id": paper_id, "origin": origin})
 
 
 def process_shard(ctx: ShardContext) -> None:
-    limits = _limits(ctx.config)
+    cfg: ArxivStageConfig = ctx.config
+    limits = cfg.limits()
     used_ids: set[str] = set()
-    with ctx.document_writer() as writer:
+    with ctx.document_writer() as writer, ctx.filter_runner(document_filters(cfg)) as runner:
         for path in ctx.shard.inputs:
             for item in iter_papers(path, limits):
                 ctx.counters.add("docs_in")
                 if isinstance(item, PaperFailure):
-                    ctx.counters.removed(item.reason)
+                    runner.reject(_paper_stub(item.paper_id, item.origin), "archive", item.reason)
                     if item.reason in INPUT_ERRORS:
                         ctx.counters.error(item.origin, item.paper_id, item.message)
                     continue
                 try:
-                    doc = paper_to_document(item, ctx, used_ids)
+                    doc, reason = paper_to_document(item, ctx, used_ids)
                 except RecursionError:
                     ctx.counters.error(item.origin, item.paper_id, "LaTeX nesting too deep")
-                    ctx.counters.removed("too_deep")
+                    runner.reject(_paper_stub(item.paper_id, item.origin), "latex", "too_deep")
                     continue
-                if doc is not None:
+                if reason is not None:
+                    runner.reject(doc, "latex", reason)
+                elif runner.keep(doc):
+                    used_ids.add(doc.id)
                     writer.write(doc)
 
 
-def build_source_stages(source_cfg: Any) -> list[StageSpec]:
-    """The ArXiv stage for an ``ArxivSourceConfig`` (tests call this directly)."""
-    cfg = source_cfg.model_dump()
-    inputs = list(cfg.pop("inputs"))
-    cfg.pop("enabled", None)
+def build_source_stages(source_cfg: Any, write_removed: bool | None = None) -> list[StageSpec]:
+    """The ArXiv stage for an ``ArxivSourceConfig`` (tests call this directly); write_removed
+    None: the section's own."""
+    inputs = list(source_cfg.inputs)
+    config = ArxivStageConfig.from_section(
+        source_cfg,
+        write_removed=bool(source_cfg.write_removed if write_removed is None else write_removed),
+    )
 
     def plan() -> list[ShardSpec]:
         return [ShardSpec(index=i, inputs=(p,)) for i, p in enumerate(expand_inputs(inputs))]
@@ -102,7 +132,7 @@ def build_source_stages(source_cfg: Any) -> list[StageSpec]:
     return [
         StageSpec(
             name=STAGE,
-            config=cfg,
+            config=config,
             plan=plan,
             process=process_shard,
             description="arXiv LaTeX: body from the first section, no bibliography, macros inlined",
@@ -115,4 +145,4 @@ def build_stages(cfg: Any) -> list[StageSpec]:
     source_cfg = cfg.sources.arxiv
     if not source_cfg.enabled:
         return []
-    return build_source_stages(source_cfg)
+    return build_source_stages(source_cfg, write_removed_for(cfg, "arxiv"))

@@ -21,16 +21,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from llamapipe.config.removed import write_removed_for
 from llamapipe.engine import FinalizeContext, ShardContext, ShardSpec, StageSpec
+from llamapipe.engine.stage_config import StageConfig, added_key
+from llamapipe.filters import Filter, ThresholdFilter
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.formats.gutenberg import (
     Book,
@@ -57,6 +60,40 @@ SOURCE = "books"
 REMOVED_PAIRS = "removed_pairs.jsonl"
 _TEXT_SUFFIXES = (".txt",)
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
+#: The MinHash seed of every sketch (fixed: sketches of two runs must be comparable).
+MINHASH_SEED = 1
+
+
+@dataclass(frozen=True)
+class BooksCandidatesConfig(StageConfig):
+    """What ``ingest/books/candidates`` reads: cleaning, sketching and the near-dup decision."""
+
+    containment_threshold: float
+    shingle_size: int
+    num_perm: int
+    lsh_threshold: float
+    min_words: int
+    files_per_shard: int
+    jsonl_shard_bytes: int
+    minhash_seed: int = MINHASH_SEED
+    write_removed: bool = added_key()
+
+
+@dataclass(frozen=True)
+class BooksFinalConfig(StageConfig):
+    """What ``ingest/books`` reads (the decision itself is upstream's)."""
+
+    containment_threshold: float
+    write_removed: bool = added_key()
+
+
+def book_filters(cfg: BooksCandidatesConfig) -> list[Filter]:
+    """The rules a cleaned book passes, in order, on its word count ``meta["words"]`` (add a
+    rule here: README "Add a filter")."""
+    return [
+        ThresholdFilter("empty", "words", 1, reason="empty"),
+        ThresholdFilter("min_words", "words", cfg.min_words, reason="too_short"),
+    ]
 
 
 def list_book_inputs(inputs: list[str]) -> list[str]:
@@ -131,11 +168,12 @@ def _iter_books(ctx: ShardContext) -> Iterator[Book]:
 
 def clean_books(ctx: ShardContext) -> None:
     """Stage 1 shard: clean books, write documents and their near-dup sketches."""
-    cfg = ctx.config
+    cfg: BooksCandidatesConfig = ctx.config
     name = ctx.shard.name
     offset = 0
     with (
         ctx.document_writer() as writer,
+        ctx.filter_runner(book_filters(cfg)) as runner,
         open(ctx.output(f"sketch/{name}.shingles.u64"), "wb") as shingle_file,
         open(ctx.output(f"sketch/{name}.signatures.u64"), "wb") as signature_file,
         open(ctx.output(f"sketch/{name}.jsonl"), "w", encoding="utf-8") as meta_file,
@@ -145,42 +183,39 @@ def clean_books(ctx: ShardContext) -> None:
             ctx.counters.add("bytes_in", book.raw_bytes)
             if not book.header_found and not is_jsonl(book.path):
                 ctx.counters.add("no_gutenberg_header")
-            n_words = len(book.text.split())
-            if n_words == 0:
-                ctx.counters.removed("empty")
+            doc = _book_document(book)
+            if not runner.keep(doc):
                 continue
-            if n_words < cfg["min_words"]:
-                ctx.counters.removed("too_short")
-                continue
-            doc_id = book_id(book)
-            shingles = word_shingles(book.text, cfg["shingle_size"])
-            signature = minhash_signature(shingles, cfg["num_perm"], seed=cfg["minhash_seed"])
+            shingles = word_shingles(book.text, cfg.shingle_size)
+            signature = minhash_signature(shingles, cfg.num_perm, seed=cfg.minhash_seed)
             shingle_file.write(shingles.astype("<u8").tobytes())
             signature_file.write(signature.astype("<u8").tobytes())
             sketch = {
-                "id": doc_id,
+                "id": doc.id,
                 "title": book.title,
-                "n_words": n_words,
+                "n_words": doc.meta["words"],
                 "n_shingles": len(shingles),
                 "offset": offset,
                 "release_year": book.release_year,
             }
             meta_file.write(json.dumps(sketch, ensure_ascii=False) + "\n")
             offset += len(shingles)
-            writer.write(
-                Document(
-                    id=doc_id,
-                    text=book.text,
-                    source=SOURCE,
-                    meta={
-                        "title": book.title,
-                        "input": book.key,
-                        "ebook_number": book.ebook_number,
-                        "release_year": book.release_year,
-                        "words": n_words,
-                    },
-                )
-            )
+            writer.write(doc)
+
+
+def _book_document(book: Book) -> Document:
+    return Document(
+        id=book_id(book),
+        text=book.text,
+        source=SOURCE,
+        meta={
+            "title": book.title,
+            "input": book.key,
+            "ebook_number": book.ebook_number,
+            "release_year": book.release_year,
+            "words": len(book.text.split()),
+        },
+    )
 
 
 class _SketchStore:
@@ -227,24 +262,21 @@ def _read_u64(path: Path) -> np.ndarray:
 
 def decide_near_duplicates(ctx: FinalizeContext) -> None:
     """Stage 1 finalize: pick the books to remove across all shards; log the pairs."""
-    cfg = ctx.config
-    store = _SketchStore(ctx.stage_dir, cfg["num_perm"])
+    cfg: BooksCandidatesConfig = ctx.config
+    store = _SketchStore(ctx.stage_dir, cfg.num_perm)
     removals = find_near_duplicates(
         store.books,
         store.shingles,
-        threshold=cfg["containment_threshold"],
-        lsh_threshold=cfg["lsh_threshold"],
-        num_perm=cfg["num_perm"],
-        seed=cfg["minhash_seed"],
+        threshold=cfg.containment_threshold,
+        lsh_threshold=cfg.lsh_threshold,
+        num_perm=cfg.num_perm,
+        seed=cfg.minhash_seed,
     )
     ctx.counters.add("books_sketched", len(store.books))
     ctx.counters.add("near_duplicate_pairs", len(removals))
-    target = ctx.stage_dir / REMOVED_PAIRS
-    tmp = target.with_suffix(".jsonl.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with ctx.output(REMOVED_PAIRS) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         for removal in removals:
             handle.write(json.dumps(removal.to_dict(), ensure_ascii=False) + "\n")
-    os.replace(tmp, target)
 
 
 def read_removed_ids(path: Path) -> set[str]:
@@ -260,12 +292,12 @@ def read_removed_ids(path: Path) -> set[str]:
 def keep_unique_books(ctx: ShardContext) -> None:
     """Stage 2 shard: copy the documents of one candidate shard minus the removed books."""
     removed = read_removed_ids(ctx.upstream_dir(CANDIDATES_STAGE) / REMOVED_PAIRS)
-    with ctx.document_writer() as writer:
+    with ctx.document_writer() as writer, ctx.filter_runner([]) as runner:
         for doc in read_documents(ctx.shard.inputs[0]):
             ctx.counters.add("docs_in")
             ctx.counters.add("bytes_in", doc.nbytes)
-            if doc.id in removed:
-                ctx.counters.removed("near_duplicate")
+            if doc.id in removed:  # decided across all books by the candidates' finalize
+                runner.reject(doc, "near_duplicate", "near_duplicate")
                 continue
             writer.write(doc)
 
@@ -274,13 +306,14 @@ def publish_removed_pairs(ctx: FinalizeContext) -> None:
     """Stage 2 finalize: the pair log next to the final shards, where users look."""
     source = ctx.upstream_dir(CANDIDATES_STAGE) / REMOVED_PAIRS
     if source.is_file():
-        shutil.copyfile(source, ctx.stage_dir / REMOVED_PAIRS)
+        with ctx.output(REMOVED_PAIRS) as tmp:
+            shutil.copyfile(source, tmp)
 
 
 def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
     section = cfg.sources.books
-    config: dict[str, Any] = section.model_dump(exclude={"enabled", "inputs"})
-    config["minhash_seed"] = 1
+    write_removed = write_removed_for(cfg, "books")
+    config = BooksCandidatesConfig.from_section(section, write_removed=write_removed)
     inputs = list(section.inputs)
     candidates_dir = cfg.run_dir / CANDIDATES_STAGE
 
@@ -303,7 +336,7 @@ def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
         ),
         StageSpec(
             name=STAGE_NAME,
-            config={"containment_threshold": section.containment_threshold},
+            config=BooksFinalConfig.from_section(section, write_removed=write_removed),
             plan=plan_final,
             process=keep_unique_books,
             upstream=[CANDIDATES_STAGE],

@@ -7,10 +7,15 @@ and normalising the schema (`timestamp`, or `date` in re-packaged copies such as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llamapipe.config.removed import write_removed_for
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
+from llamapipe.engine.stage_config import StageConfig, added_key
+from llamapipe.filters import Filter, FilterRunner
+from llamapipe.filters.text import EmptyText
 from llamapipe.formats.documents import Document
 from llamapipe.formats.inputs import expand_inputs
 from llamapipe.formats.jsonl import iter_json_lines
@@ -21,6 +26,22 @@ if TYPE_CHECKING:
 
 STAGE_NAME = "ingest/c4"
 HF_PREFIX = "hf:"
+
+
+@dataclass(frozen=True)
+class C4StageConfig(StageConfig):
+    """What ``ingest/c4`` reads from prebuilt C4 (``from_wet = false``)."""
+
+    inputs: tuple[str, ...]
+    files_per_shard: int
+    hf_max_docs: int | None
+    from_wet: bool
+    write_removed: bool = added_key()
+
+
+def c4_filters() -> list[Filter]:
+    """The rules a prebuilt C4 record passes (C4 is filtered already: only empty text)."""
+    return [EmptyText("empty_text")]
 
 
 def c4_document(obj: dict[str, Any], doc_id: str) -> Document | None:
@@ -35,7 +56,7 @@ def c4_document(obj: dict[str, Any], doc_id: str) -> Document | None:
 
 
 def process_file_shard(ctx: ShardContext) -> None:
-    with ctx.document_writer() as writer:
+    with ctx.document_writer() as writer, ctx.filter_runner(c4_filters()) as runner:
         for ref in ctx.shard.inputs:
             stem = ref_name(ref).split(".json")[0]
 
@@ -43,21 +64,27 @@ def process_file_shard(ctx: ShardContext) -> None:
                 ctx.counters.error(_ref, record, message)
 
             for line_no, obj in iter_json_lines(ref, on_error):
-                _ingest(ctx, writer, obj, ref, line_no, f"c4/{stem}/{line_no}")
+                _ingest(ctx, writer, runner, obj, ref, line_no, f"c4/{stem}/{line_no}")
 
 
-def _ingest(ctx: ShardContext, writer: Any, obj: dict, ref: str, record: int, doc_id: str) -> None:
-    """One C4 record: counted, validated, written unless its text is empty."""
+def _ingest(
+    ctx: ShardContext,
+    writer: Any,
+    runner: FilterRunner,
+    obj: dict,
+    ref: str,
+    record: int,
+    doc_id: str,
+) -> None:
+    """One C4 record: counted, validated, written unless a filter removes it."""
     ctx.counters.add("docs_in")
     doc = c4_document(obj, doc_id)
     if doc is None:
         ctx.counters.error(ref, record, "record has no string 'text' field")
         return
     ctx.counters.add("bytes_in", doc.nbytes)
-    if not doc.text.strip():
-        ctx.counters.removed("empty_text")
-        return
-    writer.write(doc)
+    if runner.keep(doc):
+        writer.write(doc)
 
 
 def _load_hf(ref: str) -> Any:
@@ -73,11 +100,11 @@ def process_hf_shard(ctx: ShardContext) -> None:
     ref = ctx.shard.inputs[0]
     dataset = _load_hf(ref).shard(num_shards=ctx.shard.params["num_shards"], index=ctx.shard.index)
     limit = ctx.shard.params.get("max_docs")
-    with ctx.document_writer() as writer:
+    with ctx.document_writer() as writer, ctx.filter_runner(c4_filters()) as runner:
         for row, obj in enumerate(dataset):
             if limit is not None and row >= limit:
                 break
-            _ingest(ctx, writer, obj, ref, row, f"c4/hf{ctx.shard.index:05d}/{row}")
+            _ingest(ctx, writer, runner, obj, ref, row, f"c4/hf{ctx.shard.index:05d}/{row}")
 
 
 def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
@@ -86,7 +113,7 @@ def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
         from llamapipe.sources.c4_from_wet import build_stages_from_wet
 
         return build_stages_from_wet(cfg)
-    config = section.model_dump(exclude={"wet_rules", "enabled"})
+    config = C4StageConfig.from_section(section, write_removed=write_removed_for(cfg, "c4"))
     # `hf:<dataset id>` is a Hugging Face dataset; `hf://...` is a file in the Hub, read as
     # any other remote file.
     hf_refs = [r for r in section.inputs if r.startswith(HF_PREFIX) and not r.startswith("hf://")]

@@ -15,17 +15,26 @@ its normalised text and by its URL, and it is a repeat when any of its keys is.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from llamapipe.engine import ShardContext, ShardSpec, StageSpec
+from llamapipe.engine import ShardContext, ShardSpec, StageConfig, StageSpec
 from llamapipe.text.dedup_keys import first_occurrences
 
 KEYS_DIR = "keys"
 #: Optional ``<shard>.npy`` per keys file: the position each key belongs to (default: its index).
 POSITIONS_DIR = "key_positions"
 DROPS_DIR = "drops"
+
+
+@dataclass(frozen=True)
+class FirstOccurrenceConfig(StageConfig):
+    """What a bucketed dedup stage reads: whose keys, in how many buckets."""
+
+    keys_stage: str
+    buckets: int
 
 
 def write_keys(
@@ -52,8 +61,8 @@ def process_first_occurrence_bucket(ctx: ShardContext) -> None:
     Reads ``<keys_stage>/keys/*.npy`` in shard order; config: ``keys_stage``, ``buckets``.
     """
     bucket = int(ctx.shard.params["bucket"])
-    buckets = np.uint64(ctx.config["buckets"])
-    keys_dir = ctx.upstream_dir(ctx.config["keys_stage"]) / KEYS_DIR
+    buckets = np.uint64(ctx.config.buckets)
+    keys_dir = ctx.upstream_dir(ctx.config.keys_stage) / KEYS_DIR
     all_keys, all_shards, all_pos = [], [], []
     for path in sorted(keys_dir.glob("*.npy")):
         keys = np.load(path)
@@ -90,7 +99,7 @@ def first_occurrence_stage(name: str, keys_stage: str, buckets: int, description
     """The bucketed dedup stage over the keys written by ``keys_stage``."""
     return StageSpec(
         name=name,
-        config={"keys_stage": keys_stage, "buckets": buckets},
+        config=FirstOccurrenceConfig(keys_stage, buckets),
         plan=lambda: first_occurrence_plan(buckets),
         process=process_first_occurrence_bucket,
         upstream=[keys_stage],

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from llamapipe.engine import FinalizeContext, ShardContext, ShardSpec, StageSpec
+from llamapipe.engine.stage_config import StageConfig, added_key
 from llamapipe.engine.state import read_json
 from llamapipe.formats.documents import read_documents
 from llamapipe.mix.keys import NO_KEY, text_key, url_key
@@ -33,6 +34,26 @@ from llamapipe.sources.dedup import first_occurrence_stage, load_dropped_positio
 
 #: Hash buckets of the dedup pass; memory per bucket ~ 16 bytes x keys / buckets.
 DEFAULT_BUCKETS = 8
+
+
+@dataclass(frozen=True)
+class DocumentKeysConfig(StageConfig):
+    """What ``ingest/<source>/keys`` reads."""
+
+    use_url: bool
+    documents_stage: str
+
+
+@dataclass(frozen=True)
+class UniqueDocumentsConfig(StageConfig):
+    """What ``ingest/<source>`` reads after document dedup; ``write_removed`` follows the
+    source's own last stage."""
+
+    documents_stage: str
+    dedup_stage: str
+    publish: tuple[str, ...]
+    source_stages: tuple[str, ...]
+    write_removed: bool = added_key()
 
 
 def documents_stage(source: str) -> str:
@@ -53,7 +74,7 @@ def process_document_keys(ctx: ShardContext) -> None:
         ctx.counters.add("docs_in")
         keys.append(text_key(doc.text))
         positions.append(position)
-        if ctx.config["use_url"] and (url := url_key(doc.meta.get("url"))) != NO_KEY:
+        if ctx.config.use_url and (url := url_key(doc.meta.get("url"))) != NO_KEY:
             keys.append(url)
             positions.append(position)
             ctx.counters.add("urls")
@@ -62,18 +83,20 @@ def process_document_keys(ctx: ShardContext) -> None:
 
 def process_unique_documents(ctx: ShardContext) -> None:
     """Copy one document shard minus the rows the dedup pass listed, and its side files."""
-    dedup_dir = ctx.upstream_dir(ctx.config["dedup_stage"])
-    dropped = set(load_dropped_positions(dedup_dir, ctx.shard.index).tolist())
-    with ctx.document_writer() as writer:
+    cfg: UniqueDocumentsConfig = ctx.config
+    dropped = set(
+        load_dropped_positions(ctx.upstream_dir(cfg.dedup_stage), ctx.shard.index).tolist()
+    )
+    with ctx.document_writer() as writer, ctx.filter_runner([]) as runner:
         for position, doc in enumerate(read_documents(ctx.shard.inputs[0])):
             ctx.counters.add("docs_in")
             ctx.counters.add("bytes_in", doc.nbytes)
-            if position in dropped:
-                ctx.counters.removed("duplicate")
+            if position in dropped:  # decided across all shards by the dedup stage
+                runner.reject(doc, "document_dedup", "duplicate")
                 continue
             writer.write(doc)
-    documents = ctx.upstream_dir(ctx.config["documents_stage"])
-    for pattern in ctx.config["publish"]:
+    documents = ctx.upstream_dir(cfg.documents_stage)
+    for pattern in cfg.publish:
         if "{shard}" in pattern:
             relpath = pattern.format(shard=ctx.shard.name)
             if (documents / relpath).is_file():
@@ -85,8 +108,9 @@ def publish_stage_files(ctx: FinalizeContext) -> None:
     and the removals and input errors of all the source's own stages in this stage's stats, so
     that ``ingest/<source>/stats.json`` tells the source's whole story (``duplicate`` included).
     """
-    documents = ctx.upstream_dir(ctx.config["documents_stage"])
-    for stage in ctx.config["source_stages"]:
+    cfg: UniqueDocumentsConfig = ctx.config
+    documents = ctx.upstream_dir(cfg.documents_stage)
+    for stage in cfg.source_stages:
         upstream = read_json(ctx.upstream_dir(stage) / "stats.json") or {}
         ctx.counters.merge(
             {
@@ -95,11 +119,10 @@ def publish_stage_files(ctx: FinalizeContext) -> None:
                 "errors": upstream.get("errors", []),
             }
         )
-    for relpath in ctx.config["publish"]:
+    for relpath in cfg.publish:
         if "{shard}" not in relpath and (documents / relpath).is_file():
-            target = ctx.stage_dir / relpath
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(documents / relpath, target)
+            with ctx.output(relpath) as tmp:
+                shutil.copyfile(documents / relpath, tmp)
 
 
 def with_document_dedup(
@@ -114,7 +137,8 @@ def with_document_dedup(
     """``stages`` (the last one writing ``ingest/<source>``) followed by exact document dedup.
 
     ``publish``: paths relative to the documents stage copied to the final stage; one with
-    ``{shard}`` is per shard (``refs/{shard}.jsonl``), the others are whole-stage files.
+    ``{shard}`` is per shard (``refs/{shard}.jsonl``), the others are whole-stage files. The
+    repeats go to ``removed/`` when the source's own last stage has ``write_removed``.
     """
     final_name = f"ingest/{source}"
     if not stages or stages[-1].name != final_name:
@@ -126,7 +150,7 @@ def with_document_dedup(
     docs_dir = Path(run_dir) / docs_name
     keys = StageSpec(
         name=keys_name,
-        config={"use_url": use_url, "documents_stage": docs_name},
+        config=DocumentKeysConfig(use_url, docs_name),
         plan=lambda: _shard_plan(docs_dir),
         process=process_document_keys,
         upstream=[docs_name],
@@ -137,12 +161,13 @@ def with_document_dedup(
     )
     final = StageSpec(
         name=final_name,
-        config={
-            "documents_stage": docs_name,
-            "dedup_stage": dedup_name,
-            "publish": list(publish),
-            "source_stages": [s.name for s in stages[:-1]] + [docs_name],
-        },
+        config=UniqueDocumentsConfig(
+            documents_stage=docs_name,
+            dedup_stage=dedup_name,
+            publish=tuple(publish),
+            source_stages=(*(s.name for s in stages[:-1]), docs_name),
+            write_removed=_write_removed(stages[-1].config),
+        ),
         plan=lambda: _shard_plan(docs_dir),
         process=process_unique_documents,
         upstream=[docs_name, keys_name, dedup_name],
@@ -150,3 +175,9 @@ def with_document_dedup(
         description=f"{source} documents, one copy of each",
     )
     return [*stages[:-1], own, keys, dedup, final]
+
+
+def _write_removed(config: object) -> bool:
+    if isinstance(config, dict):
+        return bool(config.get("write_removed", False))
+    return bool(getattr(config, "write_removed", False))

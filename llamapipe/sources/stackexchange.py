@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llamapipe.config.removed import write_removed_for
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
+from llamapipe.engine.stage_config import StageConfig, added_key
 from llamapipe.errors import InputError
+from llamapipe.filters import Filter
 from llamapipe.formats.documents import Document
 from llamapipe.formats.inputs import expand_globs
 from llamapipe.formats.stackexchange import (
@@ -44,6 +48,52 @@ if TYPE_CHECKING:
 SITES_STAGE = "ingest/stackexchange/sites"
 STAGE_NAME = "ingest/stackexchange"
 SOURCE = "stackexchange"
+
+
+@dataclass(frozen=True)
+class SitesStageConfig(StageConfig):
+    """What ``ingest/stackexchange/sites`` reads: how sites are sized."""
+
+    rank_by: str
+    max_extract_bytes: int
+    work_dir: str
+    max_sites: int
+
+
+@dataclass(frozen=True)
+class ThreadsStageConfig(StageConfig):
+    """What ``ingest/stackexchange`` reads (``rank_by``/``max_sites`` pick its shards)."""
+
+    max_sites: int
+    rank_by: str
+    include_unanswered: bool
+    work_dir: str
+    max_extract_bytes: int
+    write_removed: bool = added_key()
+
+
+class Unanswered:
+    """A question nobody answered (kept unless ``include_unanswered = false``)."""
+
+    name = "unanswered"
+
+    def check(self, doc: Document) -> str | None:
+        return "unanswered" if not doc.meta["answer_scores"] else None
+
+
+class EmptyQuestion:
+    """A question with neither title nor body (``thread_document`` wrote only "Q:")."""
+
+    name = "empty"
+
+    def check(self, doc: Document) -> str | None:
+        return "empty" if doc.text.partition("\n\n")[0] == "Q:" else None
+
+
+def thread_filters(cfg: ThreadsStageConfig) -> list[Filter]:
+    """The rules a thread passes, in order (add a rule here: README "Add a filter")."""
+    filters: list[Filter] = [] if cfg.include_unanswered else [Unanswered()]
+    return [*filters, EmptyQuestion()]
 
 
 def list_site_inputs(inputs: list[str]) -> list[str]:
@@ -75,7 +125,7 @@ def measure_site(ctx: ShardContext) -> None:
         else:
             record["bytes"] = size_of(find_posts_file(path))
         if ctx.shard.params["count_posts"]:
-            with open_posts(path, _work_dir(ctx), ctx.config["max_extract_bytes"]) as xml:
+            with open_posts(path, _work_dir(ctx), ctx.config.max_extract_bytes) as xml:
                 record["posts"] = count_rows(xml)
     except InputError as exc:
         ctx.counters.error(path, None, str(exc).removeprefix(f"{path}: "))
@@ -106,24 +156,29 @@ def process_site(ctx: ShardContext) -> None:
     def on_error(record: str | None, message: str) -> None:
         ctx.counters.error(path, record, message)
 
-    def on_orphan(post: Post) -> None:
-        ctx.counters.removed("answer_without_question")
-
     try:
-        with open_posts(path, _work_dir(ctx), ctx.config["max_extract_bytes"]) as xml:
+        with (
+            ctx.filter_runner(thread_filters(ctx.config)) as runner,
+            open_posts(path, _work_dir(ctx), ctx.config.max_extract_bytes) as xml,
+        ):
+
+            def on_orphan(post: Post) -> None:
+                orphan = Document(
+                    f"{SOURCE}/{site}/{post.id}",
+                    post.body,
+                    SOURCE,
+                    {"site": site, "post_id": post.id, "parent_id": post.parent_id},
+                )
+                runner.reject(orphan, "thread", "answer_without_question")
+
             ctx.counters.add("bytes_in", size_of(xml))
             posts = _counted(iter_posts(xml, on_error=on_error), ctx)
             with ctx.document_writer() as writer:
                 for thread in iter_threads(posts, _work_dir(ctx), on_orphan=on_orphan):
                     ctx.counters.add("docs_in")
-                    if not thread.answers and not ctx.config["include_unanswered"]:
-                        ctx.counters.removed("unanswered")
-                        continue
                     doc = thread_document(site, thread)
-                    if doc is None:
-                        ctx.counters.removed("empty")
-                        continue
-                    writer.write(doc)
+                    if runner.keep(doc):
+                        writer.write(doc)
     except InputError as exc:
         if ctx.strict:  # already a one-line error naming the file (and record)
             raise
@@ -136,13 +191,12 @@ def _counted(posts: Iterable[Post], ctx: ShardContext) -> Iterator[Post]:
         yield post
 
 
-def thread_document(site: str, thread: Thread) -> Document | None:
-    """``Q: title\\nbody`` then ``A: answer`` per answer (already sorted by score)."""
+def thread_document(site: str, thread: Thread) -> Document:
+    """``Q: title\\nbody`` then ``A: answer`` per answer (already sorted by score); a question
+    with neither title nor body gives ``Q:`` alone (the ``empty`` rule drops it)."""
     question = thread.question
     body = html_to_text(question.body)
     title = question.title.strip()
-    if not title and not body:
-        return None
     parts = [f"Q: {title}\n{body}".rstrip()]
     for answer in thread.answers:
         text = html_to_text(answer.body)
@@ -170,14 +224,16 @@ def thread_document(site: str, thread: Thread) -> Document | None:
 def _work_dir(ctx: ShardContext) -> str:
     """Where archives are copied and extracted: the configured folder, else beside the shard's
     temp folder in the run dir (never $TMPDIR, which may be small or node-local)."""
-    folder = Path(ctx.config["work_dir"] or ctx.tmp_dir.parent / f"{ctx.tmp_dir.name}.work")
+    folder = Path(ctx.config.work_dir or ctx.tmp_dir.parent / f"{ctx.tmp_dir.name}.work")
     folder.mkdir(parents=True, exist_ok=True)
     return str(folder)
 
 
 def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
     section = cfg.sources.stackexchange
-    config = section.model_dump(exclude={"enabled", "inputs"})
+    config = ThreadsStageConfig.from_section(
+        section, write_removed=write_removed_for(cfg, "stackexchange")
+    )
     inputs = list(section.inputs)
     sites_dir = cfg.run_dir / SITES_STAGE / "sites"
 
@@ -203,12 +259,7 @@ def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
     return [
         StageSpec(
             name=SITES_STAGE,
-            config={
-                "rank_by": section.rank_by,
-                "max_extract_bytes": section.max_extract_bytes,
-                "work_dir": section.work_dir,
-                "max_sites": section.max_sites,
-            },
+            config=SitesStageConfig.from_section(section),
             plan=plan_sizes,
             process=measure_site,
             description="size of each StackExchange site (to pick the largest)",

@@ -11,12 +11,17 @@ Each shard writes ``shards/<index>.parquet`` and, for the CommonCrawl reference 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from llamapipe.config.removed import write_removed_for
 from llamapipe.engine import ShardContext, ShardSpec, StageSpec
+from llamapipe.engine.stage_config import StageConfig, added_key
 from llamapipe.errors import InputError
+from llamapipe.filters import Filter, FilterRunner
+from llamapipe.filters.text import EmptyText, MinChars
 from llamapipe.formats.documents import Document
 from llamapipe.formats.inputs import expand_inputs
 from llamapipe.formats.mediawiki import (
@@ -35,6 +40,25 @@ if TYPE_CHECKING:
 STAGE_NAME = "ingest/wikipedia"
 SOURCE = "wikipedia"
 _DUMP_SUFFIXES = (".xml", ".xml.bz2", ".xml.gz", ".bz2", ".gz")
+
+
+@dataclass(frozen=True)
+class WikipediaStageConfig(StageConfig):
+    """What ``ingest/wikipedia`` reads."""
+
+    split_bytes: int
+    languages: tuple[str, ...]
+    language_override: str | None
+    min_chars: int
+    title_in_text: bool
+    collect_refs: bool
+    write_removed: bool = added_key()
+
+
+def article_filters(cfg: WikipediaStageConfig) -> list[Filter]:
+    """The rules a cleaned article passes, in order (add a rule here: README "Add a filter").
+    Namespace and redirect are facts of the dump's page, decided before cleaning."""
+    return [EmptyText("empty"), MinChars(cfg.min_chars)]
 
 
 def list_dump_files(inputs: list[str]) -> list[str]:
@@ -85,15 +109,15 @@ def article_url(site: SiteInfo, title: str) -> str:
 
 def process_dump(ctx: ShardContext) -> None:
     """Clean every kept article of one dump file into the shard's documents."""
-    cfg = ctx.config
-    languages = set(cfg["languages"])
+    cfg: WikipediaStageConfig = ctx.config
+    languages = set(cfg.languages)
     path = ctx.shard.inputs[0]
 
     def on_error(record: str | None, message: str) -> None:
         ctx.counters.error(path, record, message)
 
     byte_range = ctx.shard.params.get("byte_range")
-    override = cfg.get("language_override") or None
+    override = cfg.language_override or None
     if byte_range:
         try:
             siteinfo = read_siteinfo(path)
@@ -112,15 +136,22 @@ def process_dump(ctx: ShardContext) -> None:
     else:
         dump = MediaWikiDump(path, on_error=on_error, language=override)
     refs_file = None
-    if cfg["collect_refs"]:
+    if cfg.collect_refs:
         refs_file = open(ctx.output(f"refs/{ctx.shard.name}.jsonl"), "w", encoding="utf-8")
     cleaner: WikitextCleaner | None = None
     skipped: str | None = None  # the language of a dump that is not selected
+    skipped_pages = 0
+    runner = ctx.filter_runner(article_filters(cfg))
     try:
         with ctx.document_writer() as writer:
             for page in dump:
                 if skipped is not None:
-                    continue  # counted below, pages of a skipped dump are only counted
+                    # the whole dump goes: one removal per page, by language
+                    runner.reject(
+                        _raw_document(page), "languages", f"language_not_selected:{skipped}"
+                    )
+                    skipped_pages += 1
+                    continue
                 if cleaner is None:
                     language = dump.siteinfo.language
                     if not language:
@@ -132,11 +163,15 @@ def process_dump(ctx: ShardContext) -> None:
                     if language not in languages:
                         skipped = language
                         ctx.counters.add("dumps_skipped")
+                        runner.reject(
+                            _raw_document(page), "languages", f"language_not_selected:{skipped}"
+                        )
+                        skipped_pages += 1
                         continue
                     cleaner = WikitextCleaner.for_namespaces(dump.siteinfo.namespaces)
                 ctx.counters.add("docs_in")
                 ctx.counters.add("bytes_in", len(page.text.encode("utf-8")))
-                doc = _page_document(ctx, page, dump.siteinfo, cleaner, refs_file)
+                doc = _page_document(ctx, runner, page, dump.siteinfo, cleaner, refs_file)
                 if doc is not None:
                     writer.write(doc)
     except UnknownLanguage:
@@ -147,47 +182,50 @@ def process_dump(ctx: ShardContext) -> None:
         # A broken XML stream cannot be resumed: keep what was read, record the file's error.
         ctx.counters.error(path, None, str(exc).removeprefix(f"{path}: "))
     finally:
+        runner.close()
         if refs_file is not None:
             refs_file.close()
         ctx.counters.add("xml_bytes_read", dump.bytes_read)
-        if skipped is not None:
-            # one count per page, by language: "language_not_selected:ja 612"
-            ctx.counters.removed(f"language_not_selected:{skipped}", dump.pages_seen)
+        if skipped is not None and dump.pages_seen > skipped_pages:
+            # pages of a skipped dump the reader could not make (already counted as errors)
+            # are removals of that dump too: "language_not_selected:ja" counts every page
+            ctx.counters.removed(
+                f"language_not_selected:{skipped}", dump.pages_seen - skipped_pages
+            )
+
+
+def _raw_document(page: WikiPage) -> Document:
+    """A page before cleaning (its wikitext), as the removed writer keeps it."""
+    meta = {"language": page.language, "title": page.title, "page_id": page.page_id, "ns": page.ns}
+    return Document(
+        f"{SOURCE}/{page.language or 'unknown'}/{page.page_id}", page.text, SOURCE, meta
+    )
 
 
 def _page_document(
     ctx: ShardContext,
+    runner: FilterRunner,
     page: WikiPage,
     site: SiteInfo,
     cleaner: WikitextCleaner,
     refs_file: Any,
 ) -> Document | None:
+    """The cleaned article of one page, None when it is removed or cannot be parsed."""
     if page.ns != 0:
-        ctx.counters.removed("not_article_namespace")
+        runner.reject(_raw_document(page), "namespace", "not_article_namespace")
         return None
     if page.redirect or is_redirect_text(page.text):
-        ctx.counters.removed("redirect")
+        runner.reject(_raw_document(page), "redirect", "redirect")
         return None
     try:
         cleaned = cleaner.clean(page.text)
     except Exception as exc:  # a parser bug on one page must not stop the dump
         ctx.counters.error(ctx.shard.inputs[0], f"page {page.page_id}", f"cannot parse: {exc}")
         return None
-    if not cleaned.text.strip():
-        ctx.counters.removed("empty")
-        return None
-    if len(cleaned.text) < ctx.config["min_chars"]:
-        ctx.counters.removed("too_short")
-        return None
-    if refs_file is not None:
-        for url in cleaned.ref_urls:
-            line = {"lang": page.language, "title": page.title, "url": url}
-            refs_file.write(json.dumps(line, ensure_ascii=False) + "\n")
-        ctx.counters.add("ref_urls", len(cleaned.ref_urls))
-    text = f"{page.title}\n\n{cleaned.text}" if ctx.config["title_in_text"] else cleaned.text
-    return Document(
+    cfg: WikipediaStageConfig = ctx.config
+    doc = Document(
         id=f"{SOURCE}/{page.language or 'unknown'}/{page.page_id}",
-        text=text,
+        text=cleaned.text,
         source=SOURCE,
         meta={
             "language": page.language,
@@ -196,11 +234,23 @@ def _page_document(
             "url": article_url(site, page.title),
         },
     )
+    if not runner.keep(doc):
+        return None
+    if refs_file is not None:
+        for url in cleaned.ref_urls:
+            line = {"lang": page.language, "title": page.title, "url": url}
+            refs_file.write(json.dumps(line, ensure_ascii=False) + "\n")
+        ctx.counters.add("ref_urls", len(cleaned.ref_urls))
+    if cfg.title_in_text:
+        doc.text = f"{page.title}\n\n{cleaned.text}"
+    return doc
 
 
 def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
     section = cfg.sources.wikipedia
-    config = section.model_dump(exclude={"enabled", "inputs"})
+    config = WikipediaStageConfig.from_section(
+        section, write_removed=write_removed_for(cfg, "wikipedia")
+    )
     inputs = list(section.inputs)
 
     def plan() -> list[ShardSpec]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from llamapipe.config.sources.github import GitHubSourceConfig
-from llamapipe.engine import run_stage
+from llamapipe.engine import Counters, run_stage
+from llamapipe.filters import FilterRunner
 from llamapipe.formats.documents import read_documents
 from llamapipe.formats.github import (
     detect_license,
@@ -20,7 +21,7 @@ from llamapipe.formats.github import (
     iter_repository_tarball,
     iter_repository_tree,
 )
-from llamapipe.sources.github import build_source_stages
+from llamapipe.sources.github import build_source_stages, decision_filters
 from llamapipe.text.code_filters import (
     is_permissive_license,
     language_of,
@@ -89,7 +90,10 @@ def test_dedup_is_global_and_keeps_first_by_shard_order(realdata: Path, tmp_path
     candidates0 = list(
         read_documents(tmp_path / "run/ingest/github/candidates/shards/00000.parquet")
     )
-    assert len(shard0) == len({d.meta["content_hash"] for d in candidates0})
+    # (the quality cuts run in the final stage, on the scores the candidates stored)
+    decision = FilterRunner(decision_filters(build_source_stages(cfg)[2].config), Counters())
+    passing = [d for d in candidates0 if decision.keep(d)]
+    assert len(shard0) == len({d.meta["content_hash"] for d in passing})
     assert (
         stats["ingest/github/dedup"]["totals"]["repeats"]
         == stats["ingest/github"]["removed"]["duplicate"]

@@ -9,6 +9,9 @@ from llamapipe.config.base import StrictModel
 
 class ArxivSourceConfig(StrictModel):
     enabled: bool = True
+    #: Write the documents this source's stages remove to <stage>/removed/*.parquet (None:
+    #: as ``[sources] write_removed``); read them with ``llamapipe data sample``.
+    write_removed: bool | None = None
     #: Paths or globs: per-paper source downloads (.gz of a tar or of one .tex, .tar.gz),
     #: bulk tars of those (arXiv_src_*.tar), .tex files, or directories. One shard per input.
     inputs: list[str] = []

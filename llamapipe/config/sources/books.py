@@ -14,6 +14,9 @@ class BooksSourceConfig(StrictModel):
     """Gutenberg-style plain-text books and ``{title, text}`` JSONL -> deduplicated books."""
 
     enabled: bool = True
+    #: Write the documents this source's stages remove to <stage>/removed/*.parquet (None:
+    #: as ``[sources] write_removed``); read them with ``llamapipe data sample``.
+    write_removed: bool | None = None
     #: Folders of ``*.txt`` books (searched recursively), single ``.txt`` files, ``.jsonl`` /
     #: ``.jsonl.gz`` files of ``{"title", "text"}``, or globs.
     inputs: list[str] = []

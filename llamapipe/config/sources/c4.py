@@ -10,6 +10,9 @@ from llamapipe.config.sources.c4_from_wet import C4FromWetConfig
 
 class C4SourceConfig(StrictModel):
     enabled: bool = True
+    #: Write the documents this source's stages remove to <stage>/removed/*.parquet (None:
+    #: as ``[sources] write_removed``); read them with ``llamapipe data sample``.
+    write_removed: bool | None = None
     #: json(.gz) files or globs of allenai/c4-style lines ({text, url, timestamp|date}), or
     #: "hf:<dataset id>[:<config>]" for a Hugging Face dataset (streamed); with from_wet = true,
     #: Common Crawl WET files, globs, wet.paths(.gz) lists or http(s)/s3/gs/hf URLs.

@@ -16,6 +16,9 @@ from llamapipe.text.code_filters import (
 
 class GitHubSourceConfig(StrictModel):
     enabled: bool = True
+    #: Write the documents this source's stages remove to <stage>/removed/*.parquet (None:
+    #: as ``[sources] write_removed``); read them with ``llamapipe data sample``.
+    write_removed: bool | None = None
     #: Paths or globs: BigQuery-style .jsonl/.jsonl.gz/.parquet exports (one shard per file),
     #: repository checkouts (directories) or repository tarballs (one shard each).
     inputs: list[str] = []

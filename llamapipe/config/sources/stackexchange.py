@@ -16,6 +16,9 @@ class StackExchangeSourceConfig(StrictModel):
     """Posts.xml / ``<site>.7z`` dumps -> one document per question with its ranked answers."""
 
     enabled: bool = True
+    #: Write the documents this source's stages remove to <stage>/removed/*.parquet (None:
+    #: as ``[sources] write_removed``); read them with ``llamapipe data sample``.
+    write_removed: bool | None = None
     #: ``<site>.7z`` archives, ``*Posts.xml`` files, site folders holding Posts.xml, folders of
     #: those, or globs. One shard per site.
     inputs: list[str] = []

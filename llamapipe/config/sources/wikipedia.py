@@ -12,6 +12,9 @@ class WikipediaSourceConfig(StrictModel):
     """MediaWiki ``*-pages-articles*.xml(.bz2)`` dumps -> article documents + cited URLs."""
 
     enabled: bool = True
+    #: Write the documents this source's stages remove to <stage>/removed/*.parquet (None:
+    #: as ``[sources] write_removed``); read them with ``llamapipe data sample``.
+    write_removed: bool | None = None
     #: Dump files, folders of dumps or globs; one shard per dump file.
     inputs: list[str] = []
     #: A ``-multistream`` dump with its index beside it is cut into shards of about this many
