@@ -223,6 +223,8 @@ SOURCE_SCHEMAS: dict[str, MetaSchema] = {
             f("cc_segment", STRING, optional=True),
             f("language", STRING, optional=True),
             f("language_score", FLOAT, optional=True),
+            # the unrounded LID score the decision stage cuts on (filters/c4.py)
+            f("language_score_exact", FLOAT, optional=True),
         ),
     ),
     "github": MetaSchema(
@@ -240,6 +242,10 @@ SOURCE_SCHEMAS: dict[str, MetaSchema] = {
             f("mean_line_length", FLOAT),
             f("alnum_fraction", FLOAT),
             f("alpha_per_token", FLOAT),
+            # the unrounded scores the decision stage cuts on (filters/code.py EXACT_SCORES)
+            f("mean_line_length_exact", FLOAT),
+            f("alnum_fraction_exact", FLOAT),
+            f("alpha_per_token_exact", FLOAT),
             # formats/github.py: the input row's provenance when it has it
             f("commit", STRING, optional=True),
             f("blob_sha", STRING, optional=True),
