@@ -1,14 +1,13 @@
 """Stable 64-bit hashes: the same document gets the same key on every machine and every run.
 
 Python's ``hash`` is salted per process, so it cannot decide a split that many workers must
-agree on; BLAKE2b truncated to 8 bytes is stable, fast and well mixed.
+agree on; BLAKE2b truncated to 8 bytes (``hash64`` of llamapipe/text/dedup_keys.py) is stable,
+fast and well mixed.
 """
 
 from __future__ import annotations
 
-import hashlib
-
-from llamapipe.text.dedup_keys import normalize_url
+from llamapipe.text.dedup_keys import hash64, normalize_url
 
 #: Keys are uint64; 0 is reserved for "no key" (a document without a URL).
 NO_KEY = 0
@@ -16,13 +15,9 @@ NO_KEY = 0
 
 def stable_hash64(*parts: str | int | bytes) -> int:
     """A uint64 hash of the parts (never 0, which means "no key")."""
-    h = hashlib.blake2b(digest_size=8)
-    for part in parts:
-        data = part if isinstance(part, bytes) else str(part).encode("utf-8")
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    value = int.from_bytes(h.digest(), "little")
-    return value or 1
+    blobs = [part if isinstance(part, bytes) else str(part).encode("utf-8") for part in parts]
+    # each part prefixed by its length, so that ("ab", "c") and ("a", "bc") differ
+    return hash64(b"".join(len(data).to_bytes(8, "little") + data for data in blobs)) or 1
 
 
 def url_key(url: object) -> int:
