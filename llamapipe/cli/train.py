@@ -21,71 +21,96 @@ from llamapipe.cli.common import (
 )
 from llamapipe.errors import ConfigError
 
+#: The options of `llamapipe train` (the dry-run ones say so in their help).
+SizeOption = Annotated[
+    str | None,
+    typer.Option("--size", help="7b 13b 33b 65b llama2-7b llama2-13b llama2-70b tiny demo."),
+]
+
+StepsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--steps", help="Stop at this global step (the LR schedule still spans max_steps)."
+    ),
+]
+
+ResumeOption = Annotated[
+    bool,
+    typer.Option(
+        "--resume/--no-resume",
+        help="Continue from the newest checkpoint (--no-resume deletes them and starts over).",
+    ),
+]
+
+InitFromOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--init-from",
+        help="Start from these weights: a Hugging Face Llama dir or a llamapipe checkpoint "
+        "(model shape from its config; fresh optimizer, schedule and data order).",
+    ),
+]
+
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Print memory, time, GPU-hours, energy, carbon; no run."),
+]
+
+GpusOption = Annotated[int, typer.Option("--gpus", help="Dry run: number of GPUs.")]
+
+GpuOption = Annotated[
+    str, typer.Option("--gpu", help="Dry run: a100-80gb a100-40gb h100-80gb h200 v100-32gb.")
+]
+
+TpOption = Annotated[
+    int | None, typer.Option("--tp", help="Tensor-parallel degree (default train.tp).")
+]
+
+MfuOption = Annotated[
+    float | None,
+    typer.Option("--mfu", help="Dry run: model FLOPs utilisation, e.g. 0.45."),
+]
+
+TokensPerGpuSOption = Annotated[
+    float | None,
+    typer.Option("--tokens-per-gpu-s", help="Dry run: measured throughput per GPU."),
+]
+
+ThroughputOption = Annotated[
+    str,
+    typer.Option(
+        "--throughput",
+        help="Dry run without --mfu/--tokens-per-gpu-s: paper-65b (380 tokens/s/GPU's "
+        "MFU for every size) or table15 (the MFU Table 15 implies for this size).",
+    ),
+]
+
+ActivationCheckpointingOption = Annotated[
+    str | None,
+    typer.Option("--ac", help="none | selective | full (default train.activation_checkpointing)."),
+]
+
+MicroBatchOption = Annotated[
+    int | None, typer.Option("--micro-batch", help="Sequences per micro batch per GPU.")
+]
+
 
 def train_command(
-    size: Annotated[
-        str | None,
-        typer.Option("--size", help="7b 13b 33b 65b llama2-7b llama2-13b llama2-70b tiny demo."),
-    ] = None,
+    size: SizeOption = None,
     config: ConfigOption = "pipeline.toml",  # type: ignore[assignment]
     overrides: SetOption = None,
-    steps: Annotated[
-        int | None,
-        typer.Option(
-            "--steps", help="Stop at this global step (the LR schedule still spans max_steps)."
-        ),
-    ] = None,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume/--no-resume",
-            help="Continue from the newest checkpoint (--no-resume deletes them and starts over).",
-        ),
-    ] = True,
-    init_from: Annotated[
-        Path | None,
-        typer.Option(
-            "--init-from",
-            help="Start from these weights: a Hugging Face Llama dir or a llamapipe checkpoint "
-            "(model shape from its config; fresh optimizer, schedule and data order).",
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Print memory, time, GPU-hours, energy, carbon; no run."),
-    ] = False,
-    gpus: Annotated[int, typer.Option("--gpus", help="Dry run: number of GPUs.")] = 2048,
-    gpu: Annotated[
-        str, typer.Option("--gpu", help="Dry run: a100-80gb a100-40gb h100-80gb h200 v100-32gb.")
-    ] = "a100-80gb",
-    tp: Annotated[
-        int | None, typer.Option("--tp", help="Tensor-parallel degree (default train.tp).")
-    ] = None,
-    mfu: Annotated[
-        float | None,
-        typer.Option("--mfu", help="Dry run: model FLOPs utilisation, e.g. 0.45."),
-    ] = None,
-    tokens_per_gpu_s: Annotated[
-        float | None,
-        typer.Option("--tokens-per-gpu-s", help="Dry run: measured throughput per GPU."),
-    ] = None,
-    throughput: Annotated[
-        str,
-        typer.Option(
-            "--throughput",
-            help="Dry run without --mfu/--tokens-per-gpu-s: paper-65b (380 tokens/s/GPU's "
-            "MFU for every size) or table15 (the MFU Table 15 implies for this size).",
-        ),
-    ] = "paper-65b",
-    activation_checkpointing: Annotated[
-        str | None,
-        typer.Option(
-            "--ac", help="none | selective | full (default train.activation_checkpointing)."
-        ),
-    ] = None,
-    micro_batch: Annotated[
-        int | None, typer.Option("--micro-batch", help="Sequences per micro batch per GPU.")
-    ] = None,
+    steps: StepsOption = None,
+    resume: ResumeOption = True,
+    init_from: InitFromOption = None,
+    dry_run: DryRunOption = False,
+    gpus: GpusOption = 2048,
+    gpu: GpuOption = "a100-80gb",
+    tp: TpOption = None,
+    mfu: MfuOption = None,
+    tokens_per_gpu_s: TokensPerGpuSOption = None,
+    throughput: ThroughputOption = "paper-65b",
+    activation_checkpointing: ActivationCheckpointingOption = None,
+    micro_batch: MicroBatchOption = None,
     wait: WaitOption = False,
 ) -> None:
     """Pretrain LLaMA with AdamW, warmup + cosine, FSDP2 (+ tensor parallel), DCP checkpoints.
