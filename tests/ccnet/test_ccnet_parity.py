@@ -7,8 +7,8 @@ headers handed to its `parse_doc` by name), `HashesCollector` per shard then
 keep English) with the same lid.176 model, then `MultiSentencePiece` + `DocLM` with the
 SentencePiece and KenLM models llamapipe's `ccnet-models` stage trained, and
 `PerplexityBucket` with that stage's cutoffs. llamapipe's side is its own stage output: the
-dedup audit (every page, before language id) and the filtered stage's documents, rerun with
-all three buckets kept so that no page is dropped after perplexity.
+dedup audit (every page, before language id) and the filtered stage's documents, its decisions
+rerun with all three buckets kept so that no page is dropped after perplexity.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from llamapipe.formats.wet import read_wet
 from llamapipe.recipe import CCNET_LID_THRESHOLD, CCNET_MIN_DOC_LENGTH
 from llamapipe.sources.commoncrawl import (
     FILTERED_STAGE,
+    FINAL_STAGE,
     HASHES_STAGE,
     MODELS_STAGE,
+    SCORED_STAGE,
     build_stages_from_section,
 )
 from llamapipe.sources.commoncrawl.dedup_audit import audit_path, read_audit
@@ -41,16 +43,22 @@ DEDUP_FIELDS = ("line_ids", "nlines", "original_nlines", "length", "original_len
 
 @pytest.fixture(scope="module")
 def all_buckets_run(ccnet_run, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's CCNet run (shards 00 and 01 form its first dedup group), its filtered stage
-    run again keeping head, middle and tail: every English page with its perplexity. Which
-    buckets are kept is not in the models stage's config, so the models are reused."""
+    """The session's CCNet run (shards 00 and 01 form its first dedup group), its decisions
+    run again keeping head, middle and tail, without the classifier: every English page with
+    its perplexity. Decisions are in no scoring stage's config: only the decision step runs."""
     run_dir = tmp_path_factory.mktemp("ccnet-all-buckets") / "run"
     shutil.copytree(ccnet_run.run_dir, run_dir)
-    shutil.rmtree(run_dir / FILTERED_STAGE)  # rebuilt below with the other buckets
+    for stage in (FILTERED_STAGE, FINAL_STAGE):  # rebuilt below with the other decisions
+        shutil.rmtree(run_dir / stage)
     lm = {**ccnet_run.section.lm.model_dump(), "keep_buckets": ["head", "middle", "tail"]}
-    section = ccnet_run.section.model_copy(update={"lm": LanguageModelConfig(**lm)})
+    section = ccnet_run.section.model_copy(
+        update={
+            "lm": LanguageModelConfig(**lm),
+            "classifier": ccnet_run.section.classifier.model_copy(update={"enabled": False}),
+        }
+    )
     stages = {spec.name: spec for spec in build_stages_from_section(section)}
-    for name in (HASHES_STAGE, MODELS_STAGE):
+    for name in (HASHES_STAGE, MODELS_STAGE, SCORED_STAGE):
         assert run_stage(stages[name], run_dir, executor="inprocess").skipped, name
     result = run_stage(stages[FILTERED_STAGE], run_dir, executor="inprocess")
     assert result.shards_run == 3
@@ -109,7 +117,7 @@ def oracle(cc_net, ccnet_run, realdata: Path, tmp_path_factory: pytest.TempPathF
 def _audit_rows(run_dir: Path) -> dict[str, dict]:
     rows = []
     for index in range(len(SHARDS)):
-        rows += read_audit(audit_path(run_dir / FILTERED_STAGE, f"{index:05d}"))
+        rows += read_audit(audit_path(run_dir / SCORED_STAGE, f"{index:05d}"))
     return {row["url"]: row for row in rows}
 
 

@@ -14,11 +14,11 @@ from llamapipe.formats.documents import read_documents
 from llamapipe.formats.wet import read_wet
 from llamapipe.recipe import CCNET_EN_CUTOFFS
 from llamapipe.sources.commoncrawl import (
-    CLASSIFIED_STAGE,
     CLASSIFIER_MODEL_STAGE,
     FILTERED_STAGE,
     FINAL_STAGE,
     HASHES_STAGE,
+    SCORED_STAGE,
     build_stages_from_section,
 )
 from llamapipe.text.ccnet_normalize import normalize_for_dedup
@@ -122,16 +122,16 @@ def test_reference_classifier_fell_back_to_wikipedia_and_filters(ccnet_run) -> N
     )
     assert training["positives_source"] == "wikipedia_articles_fallback"
     assert training["ref_urls"] > 1000 and training["negatives"] > 0
-    scores = [d.meta["ref_score"] for d in _docs(ccnet_run.run_dir, CLASSIFIED_STAGE)]
-    filtered = len(_docs(ccnet_run.run_dir, FILTERED_STAGE))
-    assert 0 < len(scores) < filtered  # some pages kept, some dropped
-    assert min(scores) >= 0.25
+    scores = [d.meta["ref_score"] for d in _docs(ccnet_run.run_dir, FILTERED_STAGE)]
+    assert scores and min(scores) >= 0.25  # some pages kept ...
+    removed = _stats(ccnet_run.run_dir, FILTERED_STAGE)["removed"]
+    assert removed["reference_score_below_threshold"] > 0  # ... and some dropped
 
 
 def test_exact_document_dedup_across_dumps_first_wins(ccnet_run) -> None:
     run_dir = ccnet_run.run_dir
-    shard1 = _docs(run_dir, CLASSIFIED_STAGE, 1)
-    copy = _docs(run_dir, CLASSIFIED_STAGE, 2)
+    shard1 = _docs(run_dir, FILTERED_STAGE, 1)
+    copy = _docs(run_dir, FILTERED_STAGE, 2)
     # the copy is in its own dedup group, so its pages survive paragraph dedup ...
     assert len(copy) > len(shard1) > 0
     # ... and the final stage drops those identical to pages of the earlier dump
@@ -178,9 +178,9 @@ def test_classifier_trains_on_cited_crawl_pages_when_enough(ccnet_run, tmp_path:
     from llamapipe.sources.commoncrawl.models import WIKIPEDIA_STAGE
 
     run_dir = tmp_path / "run"
-    for stage in (WIKIPEDIA_STAGE, HASHES_STAGE, "ccnet-models", FILTERED_STAGE):
+    for stage in (WIKIPEDIA_STAGE, HASHES_STAGE, "ccnet-models", SCORED_STAGE):
         shutil.copytree(ccnet_run.run_dir / stage, run_dir / stage)
-    pages = _docs(run_dir, FILTERED_STAGE)[:12]
+    pages = _docs(ccnet_run.run_dir, FILTERED_STAGE)[:12]  # in the classifier's training pool
     refs = run_dir / WIKIPEDIA_STAGE / "refs" / "99999.jsonl"
     with open(refs, "w", encoding="utf-8") as fh:
         for doc in pages:
@@ -260,10 +260,10 @@ def test_first_occurrence_marks_follow_input_order(tmp_path: Path) -> None:
     assert ctx.counters.totals["exact_duplicate_documents"] == 3
 
 
-def test_filter_batches_give_each_page_what_it_gets_alone(ccnet_run) -> None:
-    """`filter_pages` runs each step over a batch; the pages, their perplexities, buckets and
-    removal reasons must not depend on the batch size, and match the stage's output."""
-    from llamapipe.sources.commoncrawl.documents import filter_pages, iter_pages
+def test_score_batches_give_each_page_what_it_gets_alone(ccnet_run) -> None:
+    """`score_batch` runs each step over a batch; the pages, their scores and buckets must not
+    depend on the batch size, and match the scored stage's output."""
+    from llamapipe.sources.commoncrawl.documents import iter_pages, score_batch
     from llamapipe.sources.commoncrawl.groups import load_group
     from llamapipe.sources.commoncrawl.models import MODELS_STAGE, load_language_models
     from llamapipe.text.ccnet_normalize import hash_lines
@@ -273,27 +273,38 @@ def test_filter_batches_give_each_page_what_it_gets_alone(ccnet_run) -> None:
     group = load_group(run_dir / HASHES_STAGE, [0, 1])
     models = load_language_models(run_dir / MODELS_STAGE, ["en"])
     lid = LanguageIdentifier()
-    pages = list(iter_pages(ccnet_run.inputs[0], 300, lambda *_: None, lambda: None))
+    pages = list(iter_pages(ccnet_run.inputs[0], 300, lambda *_: None, lambda *_: None))
     hashes = [hash_lines(page.lines) for page in pages]
 
-    def run(batch: int) -> tuple[list[tuple], Counter]:
-        removed: Counter = Counter()
-
-        def count(reason: str) -> None:
-            removed[reason] += 1
-
-        out = []
+    def run(batch: int) -> tuple[list[tuple], int]:
+        out, duplicated = [], []
         for i in range(0, len(pages), batch):
-            for kept in filter_pages(
-                pages[i : i + batch], hashes[i : i + batch], group, lid, models, 0.5, count
+            for scored in score_batch(
+                pages[i : i + batch],
+                group,
+                lid,
+                models,
+                line_hashes=hashes[i : i + batch],
+                on_duplicated=duplicated.append,
             ):
-                out.append((kept.page.index, kept.text, kept.language_score, kept.perplexity))
-                removed[f"bucket_{kept.bucket}"] += 1
-        return out, removed
+                out.append(
+                    (
+                        scored.page.index,
+                        scored.text,
+                        scored.language,
+                        scored.language_score,
+                        scored.perplexity,
+                        scored.bucket,
+                    )
+                )
+        return out, len(duplicated)
 
-    alone, removed_alone = run(1)
-    batched, removed_batched = run(7)
-    assert batched == alone and removed_batched == removed_alone
-    assert removed_alone["bucket_tail"] > 0 and removed_alone["language_not_kept"] > 0
-    stage = {(d.text, d.meta["perplexity"]) for d in _docs(run_dir, FILTERED_STAGE, 0)}
-    assert stage == {(text, ppl) for _i, text, _s, ppl in alone if ppl < models["en"].cutoffs[1]}
+    alone, duplicated_alone = run(1)
+    batched, duplicated_batched = run(7)
+    assert batched == alone and duplicated_batched == duplicated_alone
+    assert {row[5] for row in alone} == {"head", "middle", "tail", None}  # None: not English
+    stage = [
+        (d.text, d.meta["language"], d.meta.get("perplexity"), d.meta.get("bucket"))
+        for d in _docs(run_dir, SCORED_STAGE, 0)
+    ]
+    assert stage == [(text, lang, ppl, bucket) for _i, text, lang, _s, ppl, bucket in alone]

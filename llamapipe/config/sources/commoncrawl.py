@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from llamapipe.config.base import StrictModel
 from llamapipe.recipe import (
@@ -25,6 +25,10 @@ from llamapipe.recipe import (
 class LanguageModelConfig(StrictModel):
     """The `ccnet-models` stage: per-language SentencePiece + KenLM, and perplexity buckets."""
 
+    #: Languages that get an LM, a perplexity and a bucket (and that the reference classifier
+    #: trains on). None: `languages`. Set it to a superset of `languages` to try other kept
+    #: languages without re-scoring: `languages` must be a subset (ours).
+    languages: list[str] | None = None
     #: Folder holding user-supplied cc_net models `<lang>.sp.model` and `<lang>.arpa.bin`
     #: (then nothing is trained). None: train them on the Wikipedia source's output.
     models_dir: str | None = None
@@ -38,6 +42,10 @@ class LanguageModelConfig(StrictModel):
     #: string, newlines removed, scored once); "line" = each line alone (not CCNet's: other
     #: perplexities than its published cutoffs assume). text/perplexity.py.
     perplexity_unit: Literal["document", "line"] = "document"
+    #: Pages of a language enter its cutoff sample when their LID score is at least this
+    #: (CCNet's threshold; a key of its own so that editing `lid_threshold` does not move the
+    #: cutoffs, see README "Changing a threshold") (ours).
+    cutoff_lid_threshold: float = Field(default=CCNET_LID_THRESHOLD, ge=0.0, le=1.0)
     #: CCNet/LLaMA: head and middle are kept.
     keep_buckets: list[str] = Field(default_factory=lambda: ["head", "middle"])
     #: Crawl documents per language scored to compute cutoffs (ours).
@@ -54,10 +62,14 @@ class LanguageModelConfig(StrictModel):
     @field_validator("keep_buckets")
     @classmethod
     def _known_buckets(cls, value: list[str]) -> list[str]:
-        unknown = set(value) - {"head", "middle", "tail"}
-        if unknown:
-            raise ValueError(f"unknown bucket(s) {sorted(unknown)}; use head, middle, tail")
-        return value
+        return _known_bucket_names(value)
+
+
+def _known_bucket_names(value: list[str]) -> list[str]:
+    unknown = set(value) - {"head", "middle", "tail"}
+    if unknown:
+        raise ValueError(f"unknown bucket(s) {sorted(unknown)}; use head, middle, tail")
+    return value
 
 
 class ReferenceClassifierConfig(StrictModel):
@@ -66,6 +78,12 @@ class ReferenceClassifierConfig(StrictModel):
     enabled: bool = True
     #: RedPajama: keep P(reference) >= 0.25.
     threshold: float = Field(default=REFERENCE_CLASSIFIER_THRESHOLD, ge=0.0, le=1.0)
+    #: The crawl pages the classifier trains on (the cited ones as positives, random ones as
+    #: negatives): pages of `lm.languages` with at least this LID score and in these buckets.
+    #: Keys of its own, not `lid_threshold` / `lm.keep_buckets`, so that editing those
+    #: decisions does not retrain it; the defaults are those decisions' defaults (ours).
+    train_lid_threshold: float = Field(default=CCNET_LID_THRESHOLD, ge=0.0, le=1.0)
+    train_buckets: list[str] = Field(default_factory=lambda: ["head", "middle"])
     #: Fewer reference pages than this found in the crawl: train on Wikipedia articles as
     #: positives instead, and say so in the stats (ours).
     min_ref_pages: int = Field(default=100, ge=1)
@@ -80,6 +98,11 @@ class ReferenceClassifierConfig(StrictModel):
     #: Hash buckets of word n-grams: the model file is about bucket * dim * 4 bytes
     #: (fastText's default 2M buckets would make an 800 MB model at dim 100).
     bucket: int = Field(default=200_000, ge=1000)
+
+    @field_validator("train_buckets")
+    @classmethod
+    def _known_buckets(cls, value: list[str]) -> list[str]:
+        return _known_bucket_names(value)
 
 
 class CommonCrawlSourceConfig(StrictModel):
@@ -107,3 +130,21 @@ class CommonCrawlSourceConfig(StrictModel):
     classifier: ReferenceClassifierConfig = ReferenceClassifierConfig()
     #: Exact document dedup across all inputs/dumps, first occurrence wins (paper/CCNet).
     exact_dedup: bool = True
+    #: Write every removed page with its filter, reason and score to `<stage>/removed/`
+    #: (filters/removed.py). None: the global `[sources] write_removed` (off by default).
+    write_removed: bool | None = None
+
+    @model_validator(mode="after")
+    def _kept_languages_are_scored(self) -> CommonCrawlSourceConfig:
+        scored = self.lm.languages
+        if scored is not None and (missing := [x for x in self.languages if x not in scored]):
+            raise ValueError(
+                f"languages {missing} have no language model: add them to "
+                f"sources.commoncrawl.lm.languages {scored}"
+            )
+        return self
+
+    @property
+    def scored_languages(self) -> list[str]:
+        """The languages with an LM: `lm.languages`, else `languages`."""
+        return list(self.lm.languages) if self.lm.languages is not None else list(self.languages)

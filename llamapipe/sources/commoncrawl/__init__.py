@@ -1,22 +1,27 @@
 """CommonCrawl, CCNet-style: WET files -> deduplicated, English, low-perplexity, reference-like
 pages (RECIPE.md "CommonCrawl, CCNet-style").
 
-Sub-stages, each resumable on its own (run dir folders):
+Sub-stages, each resumable on its own (run dir folders). The scores are computed once and
+stored per page (stages 3 and 5); the keep/drop decisions are one cheap step (6), whose config
+holds only them (stage_configs.py), so editing a threshold re-runs only 6 and 7:
 
 1. ``ingest/commoncrawl/hashes``  per WET shard: distinct line hashes + document counts, and
                                  per line its hash index (paragraph_dedup.py `index_shard`)
 2. ``ccnet-models``              per language: SentencePiece + KenLM (trained on the Wikipedia
                                  stage's output, or supplied) and perplexity cutoffs
-3. ``ingest/commoncrawl/filtered``  per shard: paragraph dedup against the shard's group (every
-                                 page's result in dedup/), language id, perplexity and bucket
+3. ``ingest/commoncrawl/scored``  per shard: paragraph dedup against the shard's group (every
+                                 page's result in dedup/), then every page that keeps a line
+                                 with its language and score, perplexity and bucket
 4. ``ingest/commoncrawl/classifier-model``  the fastText Wikipedia-reference classifier
-5. ``ingest/commoncrawl/classified``  per shard: P(reference) >= threshold
-6. ``ingest/commoncrawl``         exact document dedup across all dumps, first occurrence wins
+5. ``ingest/commoncrawl/classified``  per shard: P(reference) of each scored page (attributes/)
+6. ``ingest/commoncrawl/filtered``  per shard: the decisions (filters.py): LID score, language,
+                                 bucket, P(reference) >= threshold
+7. ``ingest/commoncrawl``         exact document dedup across all dumps, first occurrence wins
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from llamapipe.engine import ShardSpec, StageSpec
 from llamapipe.sources.commoncrawl.classifier import (
@@ -24,16 +29,19 @@ from llamapipe.sources.commoncrawl.classifier import (
     process_classified,
     process_train_classifier,
 )
-from llamapipe.sources.commoncrawl.groups import DEDUP_FORMAT, HASHES_STAGE, wet_plan
+from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, wet_plan
 from llamapipe.sources.commoncrawl.models import MODELS_STAGE, WIKIPEDIA_STAGE, process_models
+from llamapipe.sources.commoncrawl.stage_configs import stage_configs
 from llamapipe.sources.commoncrawl.stages import (
     CLASSIFIED_STAGE,
     FILTERED_STAGE,
     FINAL_STAGE,
+    SCORED_STAGE,
     finalize_first_occurrences,
     process_filtered,
     process_final,
     process_hashes,
+    process_scored,
 )
 
 if TYPE_CHECKING:
@@ -47,105 +55,92 @@ __all__ = [
     "FINAL_STAGE",
     "HASHES_STAGE",
     "MODELS_STAGE",
+    "SCORED_STAGE",
     "build_stages",
     "build_stages_from_section",
 ]
 
 
-def _stage_config(section: CommonCrawlSourceConfig, keys: set[str] | None = None) -> dict[str, Any]:
-    data = section.model_dump(mode="json", exclude={"enabled"})
-    if keys is not None:
-        data = {k: v for k, v in data.items() if k in keys}
-    return data
-
-
-def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpec]:
-    """The six sub-stages for one `[sources.commoncrawl]` section (tests call this directly)."""
-    wet_keys = {"inputs", "min_length", "group_size", "cache_dir", "retries"}
-    # The dedup format/rule version travels in the first stage's config, hence (through the
-    # upstream digests) in every later stage's fingerprint: old run dirs are rebuilt.
-    hashes_cfg = {**_stage_config(section, wet_keys), "dedup_format": DEDUP_FORMAT}
-    filtered_cfg = _stage_config(
-        section, wet_keys | {"languages", "lid_threshold", "lid_model", "lm"}
-    )
-    # Which buckets are kept does not change the models or the cutoffs: not in their config.
-    models_cfg = {
-        **filtered_cfg,
-        "lm": {k: v for k, v in filtered_cfg["lm"].items() if k != "keep_buckets"},
-    }
-    # Each stage's config holds only the keys it reads: changing the classifier threshold must
-    # not redo the dedup/LID/LM pass. Upstream changes still propagate through the upstream
-    # manifests' digests.
-    classifier_cfg = _stage_config(
-        section, wet_keys | {"languages", "lid_threshold", "lid_model", "lm", "classifier"}
-    )
-    training_cfg = {
-        **classifier_cfg,
-        "classifier": {k: v for k, v in classifier_cfg["classifier"].items() if k != "threshold"},
-    }
-    final_cfg = _stage_config(section, {"exact_dedup"})
+def build_stages_from_section(
+    section: CommonCrawlSourceConfig, write_removed: bool = False
+) -> list[StageSpec]:
+    """The sub-stages for one `[sources.commoncrawl]` section (tests call this directly);
+    `write_removed`: the global `[sources] write_removed`, used when the section sets none."""
+    if section.write_removed is not None:
+        write_removed = section.write_removed
+    cfgs = stage_configs(section, write_removed)
     trains_lm = section.lm.models_dir is None
 
     def per_shard_plan() -> list[ShardSpec]:
-        return [ShardSpec(index=s.index, params={"wet": s.inputs[0]}) for s in wet_plan(hashes_cfg)]
+        return [
+            ShardSpec(index=s.index, params={"wet": s.inputs[0]}) for s in wet_plan(cfgs.hashes)
+        ]
 
     stages = [
         StageSpec(
             name=HASHES_STAGE,
-            config=hashes_cfg,
-            plan=lambda: wet_plan(hashes_cfg),
+            config=cfgs.hashes,
+            plan=lambda: wet_plan(cfgs.hashes),
             process=process_hashes,
             description="WET -> per-shard sorted line hashes (CCNet paragraph dedup, pass 1)",
         ),
         StageSpec(
             name=MODELS_STAGE,
-            config=models_cfg,
+            config=cfgs.models,
             plan=lambda: [
                 ShardSpec(index=i, params={"language": lang})
-                for i, lang in enumerate(section.languages)
+                for i, lang in enumerate(cfgs.models.languages)
             ],
             process=process_models,
             upstream=[HASHES_STAGE, *([WIKIPEDIA_STAGE] if trains_lm else [])],
             description="per-language SentencePiece + KenLM and perplexity cutoffs",
         ),
         StageSpec(
-            name=FILTERED_STAGE,
-            config=filtered_cfg,
-            plan=lambda: wet_plan(hashes_cfg),
-            process=process_filtered,
+            name=SCORED_STAGE,
+            config=cfgs.scored,
+            plan=lambda: wet_plan(cfgs.hashes),
+            process=process_scored,
             upstream=[HASHES_STAGE, MODELS_STAGE],
-            description="paragraph dedup, language id, perplexity buckets",
+            description="paragraph dedup, language id, perplexity and bucket of every page",
         ),
     ]
-    classified_upstream = [FILTERED_STAGE]
-    if section.classifier.enabled:
-        stages.append(
+    filtered_upstream = [SCORED_STAGE]
+    if cfgs.training is not None and cfgs.classified is not None:
+        stages += [
             StageSpec(
                 name=CLASSIFIER_MODEL_STAGE,
-                config=training_cfg,
+                config=cfgs.training,
                 plan=lambda: [ShardSpec(index=0)],
                 process=process_train_classifier,
-                upstream=[FILTERED_STAGE, WIKIPEDIA_STAGE],
+                upstream=[SCORED_STAGE, WIKIPEDIA_STAGE],
                 description="fastText Wikipedia-reference classifier",
-            )
-        )
-        classified_upstream.append(CLASSIFIER_MODEL_STAGE)
+            ),
+            StageSpec(
+                name=CLASSIFIED_STAGE,
+                config=cfgs.classified,
+                plan=per_shard_plan,
+                process=process_classified,
+                upstream=[SCORED_STAGE, CLASSIFIER_MODEL_STAGE],
+                description="P(Wikipedia reference) of every scored page",
+            ),
+        ]
+        filtered_upstream.append(CLASSIFIED_STAGE)
     stages += [
         StageSpec(
-            name=CLASSIFIED_STAGE,
-            config=classifier_cfg,
+            name=FILTERED_STAGE,
+            config=cfgs.filtered,
             plan=per_shard_plan,
-            process=process_classified,
-            upstream=classified_upstream,
+            process=process_filtered,
+            upstream=filtered_upstream,
             finalize=finalize_first_occurrences,
-            description="keep pages with P(Wikipedia reference) >= threshold",
+            description="the decisions: LID score, language, perplexity bucket, P(reference)",
         ),
         StageSpec(
             name=FINAL_STAGE,
-            config=final_cfg,
+            config=cfgs.final,
             plan=per_shard_plan,
             process=process_final,
-            upstream=[CLASSIFIED_STAGE],
+            upstream=[FILTERED_STAGE],
             description="exact document dedup across dumps (first occurrence wins)",
         ),
     ]
@@ -153,4 +148,6 @@ def build_stages_from_section(section: CommonCrawlSourceConfig) -> list[StageSpe
 
 
 def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
-    return build_stages_from_section(cfg.sources.commoncrawl)
+    # `[sources] write_removed`, once the sources config has it (the section's key wins)
+    global_flag = bool(getattr(cfg.sources, "write_removed", False))
+    return build_stages_from_section(cfg.sources.commoncrawl, global_flag)

@@ -1,4 +1,4 @@
-"""The Wikipedia-reference classifier: train once, then score every filtered page.
+"""The Wikipedia-reference classifier: train once, then score every scored page.
 
 Positives are crawl pages whose URL Wikipedia cites in a `<ref>` (recorded by the Wikipedia
 stage in refs/*.jsonl), processed by the same CCNet steps; negatives are as many random crawl
@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from llamapipe.engine import ShardContext
 from llamapipe.formats.documents import Document, read_documents
 from llamapipe.io.artifacts import save_fasttext_model
 from llamapipe.sources.commoncrawl.models import WIKIPEDIA_STAGE
-from llamapipe.sources.commoncrawl.stages import (
-    FILTERED_STAGE,
-    dochash_path,
-    document_hash,
+from llamapipe.sources.commoncrawl.ref_scores import ref_scores_path, write_ref_scores
+from llamapipe.sources.commoncrawl.stage_configs import (
+    ClassifiedConfig,
+    ClassifierTrainingConfig,
 )
+from llamapipe.sources.commoncrawl.stages import SCORED_STAGE
 from llamapipe.text.ccnet_normalize import normalize_for_lm
 from llamapipe.text.dedup_keys import normalize_url
 
@@ -70,79 +71,111 @@ def _reservoir(items: Iterator[str], k: int, rng: random.Random) -> list[str]:
     return sample
 
 
-def process_train_classifier(ctx: ShardContext) -> None:
-    """Build the training set and train the fastText supervised model (one shard)."""
-    cfg = ctx.config
-    ccfg = cfg["classifier"]
-    languages = set(cfg["languages"])
-    rng = random.Random(ctx.seed)
-    filtered_dir = ctx.upstream_dir(FILTERED_STAGE)
-    wiki_dir = ctx.upstream_dir(WIKIPEDIA_STAGE)
-    refs = read_ref_urls(wiki_dir, languages)
-    ctx.counters.add("ref_urls", len(refs))
+def training_pool(scored_dir: Path, cfg: ClassifierTrainingConfig) -> Iterator[Document]:
+    """The scored pages the classifier learns from, in shard order: a language it trains on,
+    LID score at least `train_lid_threshold`, bucket in `train_buckets`. Its own keys, not the
+    decisions: with the defaults, exactly the pages the default decisions keep before the
+    classifier (filters.py), whatever the decisions are set to."""
+    languages = set(cfg.languages)
+    buckets = set(cfg.train_buckets)
+    for doc in _iter_stage_documents(scored_dir):
+        meta = doc.meta
+        if (
+            meta["language_score"] >= cfg.train_lid_threshold
+            and meta["language"] in languages
+            and meta.get("bucket") in buckets
+        ):
+            yield doc
 
-    # One pass: cited pages are positives; a uniform reservoir of the other pages (bounded by
-    # max_positives, so memory does not grow with the crawl) supplies the negatives.
+
+@dataclass
+class _CrawlExamples:
+    """One pass over the pool: cited pages (positives, up to max_positives) and a uniform
+    reservoir of the others (bounded by max_positives, so memory does not grow with the crawl)."""
+
+    positives: list[str]
+    pool: list[str]
+    cited: int
+
+
+def _crawl_examples(
+    pool: Iterator[Document], refs: set[str], limit: int, rng: random.Random
+) -> _CrawlExamples:
     positives: list[str] = []
     cited = 0
 
     def not_cited() -> Iterator[str]:
         nonlocal cited
-        for doc in _iter_stage_documents(filtered_dir):
+        for doc in pool:
             if normalize_url(doc.meta.get("url", "")) in refs:
                 cited += 1
-                if len(positives) < ccfg["max_positives"]:
+                if len(positives) < limit:
                     positives.append(doc.text)
             else:
                 yield doc.text
 
-    pool = _reservoir(not_cited(), ccfg["max_positives"], rng)
-    ctx.counters.add("ref_pages_in_crawl", cited)
-    source = "crawl_pages_cited_by_wikipedia"
-    if len(positives) < ccfg["min_ref_pages"]:
+    negatives_pool = _reservoir(not_cited(), limit, rng)
+    return _CrawlExamples(positives, negatives_pool, cited)
+
+
+def _write_examples(path: Path, positives: list[str], negatives: list[str], rng: random.Random):
+    examples = [f"{LABEL_REF} {classifier_text(t)}" for t in positives]
+    examples += [f"{LABEL_RANDOM} {classifier_text(t)}" for t in negatives]
+    rng.shuffle(examples)
+    path.write_text("\n".join(examples) + "\n", encoding="utf-8")
+
+
+def process_train_classifier(ctx: ShardContext) -> None:
+    """Build the training set and train the fastText supervised model (one shard)."""
+    cfg: ClassifierTrainingConfig = ctx.config
+    languages = set(cfg.languages)
+    rng = random.Random(ctx.seed)
+    wiki_dir = ctx.upstream_dir(WIKIPEDIA_STAGE)
+    refs = read_ref_urls(wiki_dir, languages)
+    ctx.counters.add("ref_urls", len(refs))
+    crawl = _crawl_examples(
+        training_pool(ctx.upstream_dir(SCORED_STAGE), cfg), refs, cfg.max_positives, rng
+    )
+    ctx.counters.add("ref_pages_in_crawl", crawl.cited)
+    positives, source = crawl.positives, "crawl_pages_cited_by_wikipedia"
+    if len(positives) < cfg.min_ref_pages:
         source = "wikipedia_articles_fallback"
         ctx.counters.add("positives_from_wikipedia", 1)
         wiki_texts = (
             d.text for d in _iter_stage_documents(wiki_dir) if d.meta.get("language") in languages
         )
-        positives = _reservoir(wiki_texts, ccfg["max_positives"], rng)
-    negatives = rng.sample(pool, min(len(pool), len(positives)))
+        positives = _reservoir(wiki_texts, cfg.max_positives, rng)
+    negatives = rng.sample(crawl.pool, min(len(crawl.pool), len(positives)))
     if not positives or not negatives:
         raise ValueError(
             f"cannot train the reference classifier: {len(positives)} positives, "
-            f"{len(negatives)} negatives (need Wikipedia output and filtered crawl pages)"
+            f"{len(negatives)} negatives (need Wikipedia output and scored crawl pages)"
         )
-    examples = [f"{LABEL_REF} {classifier_text(t)}" for t in positives]
-    examples += [f"{LABEL_RANDOM} {classifier_text(t)}" for t in negatives]
-    rng.shuffle(examples)
     train_file = ctx.output("_train.txt")
-    train_file.write_text("\n".join(examples) + "\n", encoding="utf-8")
-    model, lr_used = _train_supervised(train_file, ccfg, ctx.seed)
+    _write_examples(train_file, positives, negatives, rng)
+    model, lr_used = _train_supervised(train_file, cfg, ctx.seed)
     save_fasttext_model(model, ctx.output(MODEL_FILE))
     train_file.unlink()
     ctx.counters.add("positives", len(positives))
     ctx.counters.add("negatives", len(negatives))
-    ctx.output("training.json").write_text(
-        json.dumps(
-            {
-                "positives": len(positives),
-                "negatives": len(negatives),
-                "positives_source": source,
-                "ref_urls": len(refs),
-                "ref_pages_in_crawl": cited,
-                "lr": lr_used,
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    training = {
+        "positives": len(positives),
+        "negatives": len(negatives),
+        "positives_source": source,
+        "ref_urls": len(refs),
+        "ref_pages_in_crawl": crawl.cited,
+        "lr": lr_used,
+    }
+    ctx.output("training.json").write_text(json.dumps(training, indent=2), encoding="utf-8")
 
 
 #: Attempts before giving up; each retry after a diverged ("Encountered NaN") run halves lr.
 NAN_RETRIES = 3
 
 
-def _train_supervised(train_file: Path, ccfg: dict[str, Any], seed: int) -> tuple[Any, float]:
+def _train_supervised(
+    train_file: Path, cfg: ClassifierTrainingConfig, seed: int
+) -> tuple[Any, float]:
     """fastText supervised training, retried with half the learning rate when it diverges.
 
     fastText aborts with "Encountered NaN" when training diverges; on small training sets it
@@ -150,16 +183,16 @@ def _train_supervised(train_file: Path, ccfg: dict[str, Any], seed: int) -> tupl
     with identical arguments), so one unlucky run must not fail the stage."""
     import fasttext
 
-    lr = float(ccfg["lr"])
+    lr = float(cfg.lr)
     for attempt in range(NAN_RETRIES):
         try:
             model = fasttext.train_supervised(
                 input=str(train_file),
-                epoch=ccfg["epoch"],
+                epoch=cfg.epoch,
                 lr=lr,
-                wordNgrams=ccfg["word_ngrams"],
-                dim=ccfg["dim"],
-                bucket=ccfg["bucket"],
+                wordNgrams=cfg.word_ngrams,
+                dim=cfg.dim,
+                bucket=cfg.bucket,
                 thread=1,  # one thread: no Hogwild races between threads
                 seed=seed,
                 verbose=0,
@@ -198,27 +231,26 @@ def reference_probability(model: Any, text: str) -> float:
 
 
 def process_classified(ctx: ShardContext) -> None:
-    """Score each filtered page with P(reference); keep those at or above the threshold.
-    Also writes the kept documents' text hashes for the final exact dedup."""
-    cfg = ctx.config
-    ccfg = cfg["classifier"]
+    """P(reference) of each scored page of a language the classifier knows, stored as an
+    attribute file beside the pages (ref_scores.py); the filtered stage applies the cut."""
+    cfg: ClassifiedConfig = ctx.config
     index = ctx.shard.index
-    shard_path = ctx.upstream_dir(FILTERED_STAGE) / "shards" / f"{index:05d}.parquet"
-    model = None
-    if ccfg["enabled"]:
-        model = _load_classifier(ctx.upstream_dir(CLASSIFIER_MODEL_STAGE) / MODEL_FILE)
-    hashes: list[int] = []
-    with ctx.document_writer() as writer:
-        docs = read_documents(shard_path) if shard_path.exists() else iter(())
-        for doc in docs:
-            ctx.counters.add("docs_in")
-            if model is not None:
-                score = round(reference_probability(model, doc.text), 4)
-                doc.meta["ref_score"] = score
-                if score < ccfg["threshold"]:
-                    ctx.counters.removed("reference_score_below_threshold")
-                    continue
-            hashes.append(document_hash(doc.text))
-            writer.write(doc)
-    out = ctx.output(str(dochash_path(Path("."), index)))
-    np.save(out, np.asarray(hashes, dtype=np.uint64), allow_pickle=False)
+    shard_path = ctx.upstream_dir(SCORED_STAGE) / "shards" / f"{index:05d}.parquet"
+    model = _load_classifier(ctx.upstream_dir(CLASSIFIER_MODEL_STAGE) / MODEL_FILE)
+    languages = set(cfg.languages)
+    ids: list[str] = []
+    scores: list[float | None] = []
+    clock = time.thread_time
+    seconds = 0.0
+    for doc in read_documents(shard_path):
+        ctx.counters.add("docs_in")
+        ids.append(doc.id)
+        if doc.meta["language"] not in languages:
+            scores.append(None)
+            continue
+        start = clock()
+        scores.append(round(reference_probability(model, doc.text), 4))
+        seconds += clock() - start
+        ctx.counters.add("docs_scored")
+    ctx.counters.filter_seconds("reference_classifier", seconds)
+    write_ref_scores(ctx.output(str(ref_scores_path(Path("."), index))), ids, scores)

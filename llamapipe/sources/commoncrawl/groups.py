@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from llamapipe.text.paragraph_dedup import (
     shard_keep_mask,
 )
 
+if TYPE_CHECKING:
+    from llamapipe.sources.commoncrawl.stage_configs import WetStageConfig
+
 HASHES_STAGE = "ingest/commoncrawl/hashes"
 #: Version of the hashes stage's files and of the dedup rule, in the stage configs: a run dir
 #: written by an older llamapipe (line counts instead of document counts, per-line hashes
@@ -23,15 +26,18 @@ HASHES_STAGE = "ingest/commoncrawl/hashes"
 DEDUP_FORMAT = "ccnet-two-pass-v2"
 
 
-def wet_inputs(config: dict[str, Any]) -> list[str]:
-    cache = Path(config["cache_dir"]) if config.get("cache_dir") else None
-    return expand_inputs(config["inputs"], cache_dir=cache, retries=config["retries"])
+def cache_path(config: WetStageConfig) -> Path | None:
+    return Path(config.cache_dir) if config.cache_dir else None
 
 
-def wet_plan(config: dict[str, Any]) -> list[ShardSpec]:
+def wet_inputs(config: WetStageConfig) -> list[str]:
+    return expand_inputs(list(config.inputs), cache_dir=cache_path(config), retries=config.retries)
+
+
+def wet_plan(config: WetStageConfig) -> list[ShardSpec]:
     """One shard per WET input; each knows the members of its dedup group."""
     inputs = wet_inputs(config)
-    size = config["group_size"]
+    size = config.group_size
     shards = []
     for i, ref in enumerate(inputs):
         group = i // size

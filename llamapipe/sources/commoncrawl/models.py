@@ -18,7 +18,8 @@ from typing import Any
 from llamapipe.engine import ShardContext
 from llamapipe.formats.documents import read_documents
 from llamapipe.sources.commoncrawl.documents import dedup_and_identify, iter_pages
-from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, load_group, wet_plan
+from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, cache_path, load_group, wet_plan
+from llamapipe.sources.commoncrawl.stage_configs import ModelsConfig, ModelsLMConfig
 from llamapipe.text.ccnet_normalize import normalize_lines_for_lm
 from llamapipe.text.kenlm_tools import build_binary, train_arpa
 from llamapipe.text.langid import LanguageIdentifier
@@ -134,13 +135,13 @@ def _tokenized_corpus(corpus: Path, sp_model: Path) -> Iterator[str]:
 
 
 def train_language_model(
-    ctx: ShardContext, language: str, lm_cfg: dict[str, Any]
+    ctx: ShardContext, language: str, lm_cfg: ModelsLMConfig
 ) -> tuple[Path, Path, int]:
     """SentencePiece + KenLM for `language` from the Wikipedia stage; paths in the shard output."""
     wiki_dir = ctx.upstream_dir(WIKIPEDIA_STAGE)
     work = ctx.output(f"_work_{language}/corpus.txt")
     n_lines = write_training_corpus(
-        wikipedia_texts(wiki_dir, language, lm_cfg["max_train_docs"]), work
+        wikipedia_texts(wiki_dir, language, lm_cfg.max_train_docs), work
     )
     if n_lines == 0:
         raise ValueError(
@@ -148,14 +149,14 @@ def train_language_model(
             f"add a {language} dump to sources.wikipedia or set sources.commoncrawl.lm.models_dir"
         )
     sp_model = train_sentencepiece(
-        work, ctx.output(f"{language}.sp"), lm_cfg["sp_vocab_size"], ctx.seed
+        work, ctx.output(f"{language}.sp"), lm_cfg.sp_vocab_size, ctx.seed
     )
     arpa = work.parent / f"{language}.arpa"
     train_arpa(
         _tokenized_corpus(work, sp_model),
         arpa,
-        order=lm_cfg["order"],
-        memory=lm_cfg["lmplz_memory"],
+        order=lm_cfg.order,
+        memory=lm_cfg.lmplz_memory,
         tmp_dir=work.parent,
     )
     binary = build_binary(arpa, ctx.output(f"{language}.arpa.bin"))
@@ -166,11 +167,11 @@ def train_language_model(
 def sample_perplexities(
     ctx: ShardContext, language: str, scorer: PerplexityScorer, limit: int
 ) -> list[float]:
-    """Perplexities of the first `limit` crawl pages identified as `language` after dedup."""
-    cfg = ctx.config
-    lid = LanguageIdentifier(cfg["lid_model"])
+    """Perplexities of the first `limit` crawl pages identified as `language` after dedup, with
+    an LID score of at least the config's `lid_threshold` (`lm.cutoff_lid_threshold`)."""
+    cfg: ModelsConfig = ctx.config
+    lid = LanguageIdentifier(cfg.lid_model)
     hashes_dir = ctx.upstream_dir(HASHES_STAGE)
-    cache = Path(cfg["cache_dir"]) if cfg.get("cache_dir") else None
     values: list[float] = []
 
     def ignore(*_args: object) -> None:
@@ -179,9 +180,9 @@ def sample_perplexities(
     for shard in wet_plan(cfg):
         group = load_group(hashes_dir, shard.params["group"])
         for page in iter_pages(
-            shard.inputs[0], cfg["min_length"], ignore, ignore, cache, cfg["retries"]
+            shard.inputs[0], cfg.min_length, ignore, ignore, cache_path(cfg), cfg.retries
         ):
-            kept = dedup_and_identify(page, group, lid, {language}, cfg["lid_threshold"], ignore)
+            kept = dedup_and_identify(page, group, lid, {language}, cfg.lid_threshold)
             if kept is None:
                 continue
             values.append(scorer.perplexity(kept.text))
@@ -193,11 +194,11 @@ def sample_perplexities(
 def process_models(ctx: ShardContext) -> None:
     """One shard per language: models (trained or supplied) and cutoffs -> `<lang>.json`."""
     language = ctx.shard.params["language"]
-    lm_cfg = ctx.config["lm"]
-    unit = lm_cfg.get("perplexity_unit", "document")
+    lm_cfg: ModelsLMConfig = ctx.config.lm
+    unit = lm_cfg.perplexity_unit
     info: dict[str, Any] = {"language": language, "perplexity_unit": unit}
-    if lm_cfg["models_dir"]:
-        supplied = Path(lm_cfg["models_dir"])
+    if lm_cfg.models_dir:
+        supplied = Path(lm_cfg.models_dir)
         sp_model = supplied / f"{language}.sp.model"
         lm_model = supplied / f"{language}.arpa.bin"
         for path in (sp_model, lm_model):
@@ -215,22 +216,22 @@ def process_models(ctx: ShardContext) -> None:
         ctx.counters.add(f"train_lines_{language}", n_lines)
         scorer = PerplexityScorer(sp_model, lm_model, unit)
 
-    given = (lm_cfg["cutoffs"] or {}).get(language)
+    given = (lm_cfg.cutoffs or {}).get(language)
     if given is not None:
         info.update(cutoffs=[float(given[0]), float(given[1])], cutoffs_from="config")
     else:
-        values = sample_perplexities(ctx, language, scorer, lm_cfg["cutoff_sample_docs"])
+        values = sample_perplexities(ctx, language, scorer, lm_cfg.cutoff_sample_docs)
         if not values:
             raise ValueError(
                 f"no crawl page identified as '{language}' to compute perplexity cutoffs from; "
                 f"set sources.commoncrawl.lm.cutoffs.{language}"
             )
-        cutoffs = percentile_cutoffs(values, tuple(lm_cfg["percentiles"]))
+        cutoffs = percentile_cutoffs(values, tuple(lm_cfg.percentiles))
         info.update(
             cutoffs=list(cutoffs),
             cutoffs_from="sample",
             sample_docs=len(values),
-            percentiles=list(lm_cfg["percentiles"]),
+            percentiles=list(lm_cfg.percentiles),
         )
         ctx.counters.add(f"cutoff_sample_docs_{language}", len(values))
     model_info_path(ctx.output("."), language).write_text(

@@ -1,8 +1,7 @@
-"""Shard functions of the line-hash, filter and final exact-dedup sub-stages."""
+"""Shard functions of the line-hash, scoring, decision and final exact-dedup sub-stages."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,41 +9,55 @@ import numpy as np
 
 from llamapipe.engine import FinalizeContext, ShardContext
 from llamapipe.errors import InputError
-from llamapipe.formats.documents import Document, read_documents
-from llamapipe.formats.wet.records import is_normal_skip
+from llamapipe.filters.runner import FilterRunner
+from llamapipe.formats.documents import read_documents
+from llamapipe.formats.wet.records import WetRecord, is_normal_skip
 from llamapipe.sources.commoncrawl.dedup_audit import DedupAuditWriter, audit_path
 from llamapipe.sources.commoncrawl.documents import (
+    REMOVED_ALL_LINES_DUPLICATED,
+    REMOVED_EXACT_DUPLICATE,
     REMOVED_TOO_SHORT,
-    SOURCE,
     CrawlPage,
     doc_id,
-    filter_pages,
     iter_pages,
+    page_document,
+    score_batch,
+)
+from llamapipe.sources.commoncrawl.filters import (
+    DEDUP_FILTER,
+    EXACT_DEDUP_FILTER,
+    MIN_LENGTH_FILTER,
+    decision_filters,
 )
 from llamapipe.sources.commoncrawl.groups import (
     HASHES_STAGE,
+    cache_path,
     hash_paths,
     line_refs_path,
     load_group,
     shard_keep,
 )
-from llamapipe.sources.commoncrawl.models import MODELS_STAGE, load_language_models
+from llamapipe.sources.commoncrawl.models import MODELS_STAGE, LanguageModel, load_language_models
+from llamapipe.sources.commoncrawl.ref_scores import read_ref_scores
+from llamapipe.sources.commoncrawl.stage_configs import (
+    FilteredConfig,
+    FinalConfig,
+    HashesConfig,
+    ScoredConfig,
+)
 from llamapipe.text.ccnet_normalize import hash_lines
 from llamapipe.text.dedup_keys import first_occurrences, sha1_hash64
 from llamapipe.text.langid import LanguageIdentifier
-from llamapipe.text.paragraph_dedup import DedupResult, index_shard
+from llamapipe.text.paragraph_dedup import DedupResult, GroupDuplicates, index_shard
 
-FILTERED_STAGE = "ingest/commoncrawl/filtered"
+SCORED_STAGE = "ingest/commoncrawl/scored"
 CLASSIFIED_STAGE = "ingest/commoncrawl/classified"
+FILTERED_STAGE = "ingest/commoncrawl/filtered"
 FINAL_STAGE = "ingest/commoncrawl"
 CHANGED_SINCE_HASHED = "line count differs from the hash pass; rebuild the hashes stage"
-#: Pages filtered together, step by step (`filter_pages`): a few MB of text, and large enough
+#: Pages scored together, step by step (`score_batch`): a few MB of text, and large enough
 #: that switching between the fastText, SentencePiece and KenLM tables is rare.
 FILTER_BATCH_PAGES = 512
-
-
-def _cache_dir(config: dict[str, Any]) -> Path | None:
-    return Path(config["cache_dir"]) if config.get("cache_dir") else None
 
 
 def _skip_reporter(ctx: ShardContext, ref: str):
@@ -63,15 +76,15 @@ def _skip_reporter(ctx: ShardContext, ref: str):
 def process_hashes(ctx: ShardContext) -> None:
     """Pass 1: the shard's distinct line hashes with their document counts, and per line its
     hash index and in-document repeat flag (`index_shard`; layout in groups.py)."""
+    cfg: HashesConfig = ctx.config
     ref = ctx.shard.inputs[0]
     arrays = []
+
+    def on_short(_record: WetRecord, _index: int) -> None:
+        ctx.counters.removed(REMOVED_TOO_SHORT)
+
     for page in iter_pages(
-        ref,
-        ctx.config["min_length"],
-        _skip_reporter(ctx, ref),
-        lambda: ctx.counters.removed(REMOVED_TOO_SHORT),
-        _cache_dir(ctx.config),
-        ctx.config["retries"],
+        ref, cfg.min_length, _skip_reporter(ctx, ref), on_short, cache_path(cfg), cfg.retries
     ):
         ctx.counters.add("docs_in")
         arrays.append(hash_lines(page.lines))
@@ -85,27 +98,39 @@ def process_hashes(ctx: ShardContext) -> None:
     ctx.counters.add("hash_bytes", shard.nbytes + refs.nbytes)
 
 
-def process_filtered(ctx: ShardContext) -> None:
-    """Pass 2: paragraph dedup, language id, perplexity and bucket of every page of one shard.
+class _ScoreBatches:
+    """Pages of one shard collected into batches of FILTER_BATCH_PAGES, each scored step by
+    step (`score_batch`) and written in reading order: every page's dedup result to the audit,
+    the pages that keep a line to the shard with their scores, the others to the runner."""
 
-    Every page's dedup result is written to `dedup/<shard>.parquet` (dedup_audit.py) before
-    language id or the buckets drop it."""
-    cfg = ctx.config
-    ref = ctx.shard.inputs[0]
-    hashes_dir = ctx.upstream_dir(HASHES_STAGE)
-    group = load_group(hashes_dir, ctx.shard.params["group"])
-    keep = shard_keep(hashes_dir, group, ctx.shard.index)
-    offset = 0
-    lid = LanguageIdentifier(cfg["lid_model"])
-    models = load_language_models(ctx.upstream_dir(MODELS_STAGE), cfg["languages"])
-    keep_buckets = set(cfg["lm"]["keep_buckets"])
-    pages: list[CrawlPage] = []
-    page_keep: list[np.ndarray] = []
-    audit = DedupAuditWriter(ctx.output(str(audit_path(Path("."), ctx.shard.name))))
+    def __init__(
+        self,
+        ctx: ShardContext,
+        group: GroupDuplicates,
+        models: dict[str, LanguageModel],
+        audit: DedupAuditWriter,
+        runner: FilterRunner,
+        writer: Any,
+    ) -> None:
+        self.ctx = ctx
+        self.group = group
+        self.lid = LanguageIdentifier(ctx.config.lid_model)
+        self.models = models
+        self.audit = audit
+        self.runner = runner
+        self.writer = writer
+        self.pages: list[CrawlPage] = []
+        self.line_keep: list[np.ndarray] = []
 
-    def record_dedup(page: CrawlPage, result: DedupResult) -> None:
+    def add(self, page: CrawlPage, line_keep: np.ndarray) -> None:
+        self.pages.append(page)
+        self.line_keep.append(line_keep)
+        if len(self.pages) >= FILTER_BATCH_PAGES:
+            self.flush()
+
+    def _record_dedup(self, page: CrawlPage, result: DedupResult) -> None:
         rec = page.record
-        audit.add(
+        self.audit.add(
             doc_id(rec.cc_segment, page.index),
             rec.url,
             rec.digest,
@@ -115,61 +140,98 @@ def process_filtered(ctx: ShardContext) -> None:
             len(result.text),
         )
 
-    def flush(writer: Any) -> None:
-        """Filter the pending batch (see `filter_pages`) and write its kept pages in order."""
-        for kept in filter_pages(
-            pages,
-            None,
-            group,
-            lid,
-            models,
-            cfg["lid_threshold"],
-            ctx.counters.removed,
-            line_keep=page_keep,
-            on_dedup=record_dedup,
-        ):
-            ctx.counters.add("lines_after_dedup", len(kept.line_ids))
-            if kept.bucket not in keep_buckets:
-                ctx.counters.removed(f"perplexity_bucket_{kept.bucket}")
-                continue
-            meta = kept.meta()
-            meta["perplexity"] = kept.perplexity
-            meta["bucket"] = kept.bucket
-            writer.write(
-                Document(
-                    id=doc_id(kept.page.record.cc_segment, kept.page.index),
-                    text=kept.text,
-                    source=SOURCE,
-                    meta=meta,
-                )
-            )
-        pages.clear()
-        page_keep.clear()
+    def _duplicated(self, page: CrawlPage) -> None:
+        doc = page_document(page.record, page.index)
+        self.runner.reject(doc, DEDUP_FILTER, REMOVED_ALL_LINES_DUPLICATED)
 
-    with audit, ctx.document_writer() as writer:
-        for page in iter_pages(
-            ref,
-            cfg["min_length"],
-            _skip_reporter(ctx, ref),
-            lambda: ctx.counters.removed(REMOVED_TOO_SHORT),
-            _cache_dir(cfg),
-            cfg["retries"],
+    def flush(self) -> None:
+        counters = self.ctx.counters
+        for scored in score_batch(
+            self.pages,
+            self.group,
+            self.lid,
+            self.models,
+            line_keep=self.line_keep,
+            on_dedup=self._record_dedup,
+            on_duplicated=self._duplicated,
+            on_cpu=counters.filter_seconds,
         ):
-            ctx.counters.add("docs_in")
-            raw = page.record.raw_content
-            ctx.counters.add("bytes_in", len(raw) if raw.isascii() else len(raw.encode("utf-8")))
-            ctx.counters.add("lines_in", len(page.lines))
+            counters.add("lines_after_dedup", len(scored.line_ids))
+            self.writer.write(scored.document())
+        self.pages.clear()
+        self.line_keep.clear()
+
+
+def process_scored(ctx: ShardContext) -> None:
+    """Pass 2: paragraph dedup of every page of one shard against its group, then language id
+    of each page that keeps a line, perplexity and bucket of those in a language with a model.
+
+    Every page's dedup result goes to `dedup/<shard>.parquet` (dedup_audit.py). Nothing is
+    dropped on a score here: the filtered stage decides (filters.py), so that editing a
+    threshold re-runs only that step."""
+    cfg: ScoredConfig = ctx.config
+    ref = ctx.shard.inputs[0]
+    hashes_dir = ctx.upstream_dir(HASHES_STAGE)
+    group = load_group(hashes_dir, ctx.shard.params["group"])
+    keep = shard_keep(hashes_dir, group, ctx.shard.index)
+    models = load_language_models(ctx.upstream_dir(MODELS_STAGE), list(cfg.languages))
+    audit = DedupAuditWriter(ctx.output(str(audit_path(Path("."), ctx.shard.name))))
+    offset = 0
+    with audit, ctx.filter_runner([]) as runner, ctx.document_writer() as writer:
+
+        def on_short(record: WetRecord, index: int) -> None:
+            runner.reject(page_document(record, index), MIN_LENGTH_FILTER, REMOVED_TOO_SHORT)
+
+        batches = _ScoreBatches(ctx, group, models, audit, runner, writer)
+        for page in iter_pages(
+            ref, cfg.min_length, _skip_reporter(ctx, ref), on_short, cache_path(cfg), cfg.retries
+        ):
+            _count_input(ctx, page)
             end = offset + len(page.lines)
             if end > keep.size:
                 raise InputError(f"{ref}: {CHANGED_SINCE_HASHED}")
-            pages.append(page)
-            page_keep.append(keep[offset:end])
+            batches.add(page, keep[offset:end])
             offset = end
-            if len(pages) >= FILTER_BATCH_PAGES:
-                flush(writer)
-        flush(writer)
+        batches.flush()
     if offset != keep.size:
         raise InputError(f"{ref}: {CHANGED_SINCE_HASHED}")
+
+
+def _count_input(ctx: ShardContext, page: CrawlPage) -> None:
+    ctx.counters.add("docs_in")
+    raw = page.record.raw_content
+    ctx.counters.add("bytes_in", len(raw) if raw.isascii() else len(raw.encode("utf-8")))
+    ctx.counters.add("lines_in", len(page.lines))
+
+
+def _shard_path(stage_dir: Path, index: int) -> Path:
+    return stage_dir / "shards" / f"{index:05d}.parquet"
+
+
+def process_filtered(ctx: ShardContext) -> None:
+    """The decision step: the stored scores of each scored page against the configured cuts
+    (filters.py, in CCNet's order), kept pages written with their P(reference) added, and
+    their text hashes for the final exact dedup. No model is loaded: seconds per shard."""
+    cfg: FilteredConfig = ctx.config
+    index = ctx.shard.index
+    shard_path = _shard_path(ctx.upstream_dir(SCORED_STAGE), index)
+    ref_scores = None
+    if cfg.ref_threshold is not None:
+        ref_scores = read_ref_scores(ctx.upstream_dir(CLASSIFIED_STAGE), index)
+    hashes: list[int] = []
+    position = 0
+    with ctx.filter_runner(decision_filters(cfg)) as runner, ctx.document_writer() as writer:
+        for position, doc in enumerate(read_documents(shard_path), start=1):
+            ctx.counters.add("docs_in")
+            if ref_scores is not None:
+                ref_scores.attach(doc, position - 1)
+            if runner.keep(doc):
+                hashes.append(document_hash(doc.text))
+                writer.write(doc)
+    if ref_scores is not None:
+        ref_scores.check_count(position, shard_path)
+    out = ctx.output(str(dochash_path(Path("."), index)))
+    np.save(out, np.asarray(hashes, dtype=np.uint64), allow_pickle=False)
 
 
 def document_hash(text: str) -> int:
@@ -186,7 +248,7 @@ def first_occurrence_path(stage_dir: Path, index: int) -> Path:
 
 
 def finalize_first_occurrences(ctx: FinalizeContext) -> None:
-    """After all classified shards: which documents are the first occurrence of their text.
+    """After all filtered shards: which documents are the first occurrence of their text.
 
     One global pass, in input order (shard index, then position): the document hashes of all
     shards are concatenated, stably sorted, and the first of each run of equal hashes is kept.
@@ -202,11 +264,9 @@ def finalize_first_occurrences(ctx: FinalizeContext) -> None:
     keep = first_occurrences(hashes)
     offset = 0
     for index, size in zip(indexes, sizes, strict=True):
-        target = first_occurrence_path(ctx.stage_dir, index)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.stem + ".tmp.npy")
-        np.save(tmp, keep[offset : offset + size], allow_pickle=False)
-        os.replace(tmp, target)
+        relpath = first_occurrence_path(Path("."), index)
+        with ctx.output(str(relpath)) as tmp:
+            np.save(tmp, keep[offset : offset + size], allow_pickle=False)
         offset += size
     ctx.counters.add("exact_duplicate_documents", int(hashes.size - keep.sum()))
 
@@ -214,21 +274,23 @@ def finalize_first_occurrences(ctx: FinalizeContext) -> None:
 def process_final(ctx: ShardContext) -> None:
     """Exact document dedup across every input and dump: the first occurrence wins.
 
-    The classified stage's finalize step marked, over all shards in input order, which pages
+    The filtered stage's finalize step marked, over all shards in input order, which pages
     are the first with their text; this shard keeps those. Shards follow the configured input
     order, so "first" means first in the inputs (earlier dumps first when listed first).
     """
-    upstream = ctx.upstream_dir(CLASSIFIED_STAGE)
+    cfg: FinalConfig = ctx.config
+    upstream = ctx.upstream_dir(FILTERED_STAGE)
     index = ctx.shard.index
-    shard_path = upstream / "shards" / f"{index:05d}.parquet"
-    dedup = ctx.config["exact_dedup"]
-    keep = np.load(first_occurrence_path(upstream, index), allow_pickle=False) if dedup else None
-    with ctx.document_writer() as writer:
+    shard_path = _shard_path(upstream, index)
+    keep = None
+    if cfg.exact_dedup:
+        keep = np.load(first_occurrence_path(upstream, index), allow_pickle=False)
+    with ctx.filter_runner([]) as runner, ctx.document_writer() as writer:
         if not shard_path.exists():
             return
         for position, doc in enumerate(read_documents(shard_path)):
             ctx.counters.add("docs_in")
             if keep is not None and not keep[position]:
-                ctx.counters.removed("exact_duplicate_document")
+                runner.reject(doc, EXACT_DEDUP_FILTER, REMOVED_EXACT_DUPLICATE)
                 continue
             writer.write(doc)
