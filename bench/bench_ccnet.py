@@ -13,7 +13,8 @@ that both pipelines read exactly that many.
 
 End to end (per CPU second of the whole process tree, bench/proctree.py):
 * llamapipe: `llamapipe data build --source commoncrawl` (all six sub-stages: hashes, models
-  (given, not trained), filtered, reference classifier training, classified, exact dedup;
+  (given, not trained), scored, reference classifier training, classified, filtered (the
+  decisions), exact dedup;
   pool executor, `--workers`), on a run folder holding only the Wikipedia stage;
 * cc_net: bench/ccnet_baseline.py in cc_net's own venv: its `hashes` and `mine` passes
   composed as its mining pipeline does (its WET header shim is documented in that file).
@@ -334,13 +335,21 @@ def _best(runs: list[dict]) -> dict:
 
 
 def llamapipe_kept(run_dir: Path) -> dict[tuple[str, str], tuple[str, str]]:
-    """(file stem, url) -> (bucket, text sha1) of the `filtered` sub-stage's documents."""
+    """(file stem, url) -> (bucket, text sha1) of the `scored` sub-stage's documents that the
+    default decisions before the classifier keep (English, LID >= 0.5, head or middle)."""
     from llamapipe.formats.documents import read_documents
-    from llamapipe.sources.commoncrawl import FILTERED_STAGE
+    from llamapipe.sources.commoncrawl import SCORED_STAGE
 
     kept = {}
-    for shard in sorted((run_dir / FILTERED_STAGE / "shards").glob("*.parquet")):
+    for shard in sorted((run_dir / SCORED_STAGE / "shards").glob("*.parquet")):
         for doc in read_documents(shard):
+            meta = doc.meta
+            if not (
+                meta["language"] == "en"
+                and meta["language_score"] >= 0.5
+                and meta.get("bucket") in ("head", "middle")
+            ):
+                continue
             stem = doc.id.split("/")[1]
             kept[(stem, doc.meta["url"])] = (
                 doc.meta["bucket"],
@@ -374,8 +383,8 @@ def llamapipe_steps(prep: dict, inputs: list[Path], rounds: int) -> dict:
     the hash and filter sub-stages through the engine, and each step alone."""
     from llamapipe.config.sources.commoncrawl import CommonCrawlSourceConfig
     from llamapipe.engine import run_stage
-    from llamapipe.sources.commoncrawl import FILTERED_STAGE, build_stages_from_section
-    from llamapipe.sources.commoncrawl.documents import filter_pages, iter_pages
+    from llamapipe.sources.commoncrawl import SCORED_STAGE, build_stages_from_section
+    from llamapipe.sources.commoncrawl.documents import iter_pages, score_batch
     from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, load_group
     from llamapipe.sources.commoncrawl.models import load_language_models
     from llamapipe.sources.wikipedia import STAGE_NAME as WIKI_STAGE
@@ -401,7 +410,7 @@ def llamapipe_steps(prep: dict, inputs: list[Path], rounds: int) -> dict:
             run_stage(spec, run_dir, executor="inprocess", console=QUIET)
             row[f"stage {spec.name}"] = time.process_time() - start
         row["hashes_pass"] = row[f"stage {HASHES_STAGE}"]
-        row["filter_pass"] = row[f"stage {FILTERED_STAGE}"]
+        row["filter_pass"] = row[f"stage {SCORED_STAGE}"]
 
         def ignore(*_args: object) -> None:
             return None
@@ -439,9 +448,8 @@ def llamapipe_steps(prep: dict, inputs: list[Path], rounds: int) -> dict:
         start = time.process_time()
         identified = [lid.identify(t) for t in deduped]
         row["lid"] = time.process_time() - start
-        english = [
-            t for t, (lang, s) in zip(deduped, identified, strict=True) if lang == "en" and s >= 0.5
-        ]
+        # every English page gets a perplexity (the LID cut is a later decision: filters.py)
+        english = [t for t, (lang, _s) in zip(deduped, identified, strict=True) if lang == "en"]
         start = time.process_time()
         scorer.perplexities(english)
         row["sp_lm"] = time.process_time() - start
@@ -457,14 +465,12 @@ def llamapipe_steps(prep: dict, inputs: list[Path], rounds: int) -> dict:
                 by_group.setdefault(id(page_group[j]), []).append(j)
             for idx in by_group.values():
                 kept += len(
-                    filter_pages(
+                    score_batch(
                         [pages[j] for j in idx],
-                        [hashes[j] for j in idx],
                         page_group[idx[0]],
                         lid,
                         models,
-                        0.5,
-                        ignore,
+                        line_hashes=[hashes[j] for j in idx],
                     )
                 )
         row["filter"] = time.process_time() - start
@@ -621,7 +627,7 @@ def main() -> None:
         lp = _best(lp_runs)
         lp_nc = _best(lp_nc_runs)
         lp_stats = json.loads(
-            (Path(lp["run_dir"]) / "ingest/commoncrawl/filtered/stats.json").read_text()
+            (Path(lp["run_dir"]) / "ingest/commoncrawl/scored/stats.json").read_text()
         )
         steps, lp_keys = llamapipe_steps(prep, inputs, rounds)
         _log(

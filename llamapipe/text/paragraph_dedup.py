@@ -249,7 +249,7 @@ class DedupResult:
     line_ids: list[int]
     original_nlines: int
     #: Characters of the document's lines joined by newlines (CCNet's `original_length` is the
-    #: record's Content-Length instead: `FilteredPage` takes it from the record).
+    #: record's Content-Length instead: `ScoredPage` takes it from the record).
     original_length: int
 
     @property

@@ -28,7 +28,6 @@ from llamapipe.formats.wet import read_wet
 from llamapipe.recipe import CCNET_LID_THRESHOLD, CCNET_MIN_DOC_LENGTH
 from llamapipe.sources.commoncrawl import (
     FILTERED_STAGE,
-    FINAL_STAGE,
     HASHES_STAGE,
     MODELS_STAGE,
     SCORED_STAGE,
@@ -48,8 +47,7 @@ def all_buckets_run(ccnet_run, tmp_path_factory: pytest.TempPathFactory) -> Path
     its perplexity. Decisions are in no scoring stage's config: only the decision step runs."""
     run_dir = tmp_path_factory.mktemp("ccnet-all-buckets") / "run"
     shutil.copytree(ccnet_run.run_dir, run_dir)
-    for stage in (FILTERED_STAGE, FINAL_STAGE):  # rebuilt below with the other decisions
-        shutil.rmtree(run_dir / stage)
+    shutil.rmtree(run_dir / FILTERED_STAGE)  # rebuilt below with the other decisions
     lm = {**ccnet_run.section.lm.model_dump(), "keep_buckets": ["head", "middle", "tail"]}
     section = ccnet_run.section.model_copy(
         update={

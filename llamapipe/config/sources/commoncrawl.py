@@ -83,6 +83,7 @@ class ReferenceClassifierConfig(StrictModel):
     #: Keys of its own, not `lid_threshold` / `lm.keep_buckets`, so that editing those
     #: decisions does not retrain it; the defaults are those decisions' defaults (ours).
     train_lid_threshold: float = Field(default=CCNET_LID_THRESHOLD, ge=0.0, le=1.0)
+    #: The perplexity buckets of the pages it trains on (see train_lid_threshold) (ours).
     train_buckets: list[str] = Field(default_factory=lambda: ["head", "middle"])
     #: Fewer reference pages than this found in the crawl: train on Wikipedia articles as
     #: positives instead, and say so in the stats (ours).
