@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,7 +153,7 @@ def process_train_classifier(ctx: ShardContext) -> None:
         )
     train_file = ctx.output("_train.txt")
     _write_examples(train_file, positives, negatives, rng)
-    model, lr_used = _train_supervised(train_file, cfg, ctx.seed)
+    model, lr_used = _train_supervised(train_file, fasttext_settings(cfg), ctx.seed)
     save_fasttext_model(model, ctx.output(MODEL_FILE))
     train_file.unlink()
     ctx.counters.add("positives", len(positives))
@@ -173,8 +173,18 @@ def process_train_classifier(ctx: ShardContext) -> None:
 NAN_RETRIES = 3
 
 
+def fasttext_settings(cfg: ClassifierTrainingConfig) -> dict[str, Any]:
+    return {
+        "lr": cfg.lr,
+        "epoch": cfg.epoch,
+        "word_ngrams": cfg.word_ngrams,
+        "dim": cfg.dim,
+        "bucket": cfg.bucket,
+    }
+
+
 def _train_supervised(
-    train_file: Path, cfg: ClassifierTrainingConfig, seed: int
+    train_file: Path, settings: Mapping[str, Any], seed: int
 ) -> tuple[Any, float]:
     """fastText supervised training, retried with half the learning rate when it diverges.
 
@@ -183,16 +193,16 @@ def _train_supervised(
     with identical arguments), so one unlucky run must not fail the stage."""
     import fasttext
 
-    lr = float(cfg.lr)
+    lr = float(settings["lr"])
     for attempt in range(NAN_RETRIES):
         try:
             model = fasttext.train_supervised(
                 input=str(train_file),
-                epoch=cfg.epoch,
+                epoch=settings["epoch"],
                 lr=lr,
-                wordNgrams=cfg.word_ngrams,
-                dim=cfg.dim,
-                bucket=cfg.bucket,
+                wordNgrams=settings["word_ngrams"],
+                dim=settings["dim"],
+                bucket=settings["bucket"],
                 thread=1,  # one thread: no Hogwild races between threads
                 seed=seed,
                 verbose=0,
