@@ -14,7 +14,6 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.distributed.tensor import DTensor
 
 from llamapipe.model.args import ModelArgs
 from llamapipe.model.kv_cache import KVCache
@@ -96,8 +95,9 @@ ATTENTION_FUNCTIONS: dict[str, AttentionFn] = {
 class Attention(nn.Module):
     """Self-attention of one block: wq/wk/wv/wo without biases, RoPE on q and k.
 
-    Head counts are read from the tensors (`view(b, s, -1, head_dim)`) so that the same code runs
-    when tensor parallelism has split the heads across ranks.
+    Head counts are read from the tensors (`unflatten(-1, (-1, head_dim))`), so the same code
+    runs on a slice of the heads (tensor parallelism, llamapipe/training/parallelize.py, gives
+    each rank its own heads). `fused`: see _project.
     """
 
     def __init__(self, args: ModelArgs, layer_id: int) -> None:
@@ -109,6 +109,7 @@ class Attention(nn.Module):
         self.wv = nn.Linear(args.dim, args.kv_heads * args.head_dim, bias=False)
         self.wo = nn.Linear(args.n_heads * args.head_dim, args.dim, bias=False)
         self.backend = args.attention
+        self.fused = True
 
     def forward(
         self,
@@ -131,19 +132,20 @@ class Attention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """q, k (rotated) and v as [batch, seq, heads, head_dim].
 
-        With plain weights (one process, or inside FSDP2's forward, where the block's parameters
-        are unsharded plain tensors) q, k and v come from one matmul against [wq; wk; wv] and q
-        and k are rotated in one pass: fewer, larger kernels. The concatenation is rebuilt on every
+        `fused` (the default): q, k and v come from one matmul against [wq; wk; wv] and q and k
+        are rotated in one pass: fewer, larger kernels. The concatenation is rebuilt on every
         call (a copy of 3 dim^2 weights), so it always sees the current weights and autograd
-        routes each slice of the gradient to its own parameter. Tensor-parallel weights are
-        DTensors sharded by rows; they keep three separate projections.
+        routes each slice of the gradient to its own parameter. FSDP2 hands the block plain,
+        unsharded weights inside its forward, so this holds under FSDP too. Not fused: three
+        separate projections, for weights split by rows into shards that cannot be concatenated
+        (tensor parallelism turns `fused` off).
         """
-        wq, wk, wv = self.wq.weight, self.wk.weight, self.wv.weight
-        if isinstance(wq, DTensor):
+        if not self.fused:
             q = self.wq(x).unflatten(-1, (-1, self.head_dim))
             k = self.wk(x).unflatten(-1, (-1, self.head_dim))
             v = self.wv(x).unflatten(-1, (-1, self.head_dim))
             return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
+        wq, wk, wv = self.wq.weight, self.wk.weight, self.wv.weight
         qkv = F.linear(x, torch.cat((wq, wk, wv)))
         # split (not slicing): its backward is one concatenation of the two gradients, where
         # each slice's backward would zero-fill a whole [batch, seq, 3 dim] gradient.

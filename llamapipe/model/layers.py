@@ -5,24 +5,35 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.distributed.tensor import DTensor
 
 from llamapipe.model.args import ModelArgs
 
 
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """The RMSNorm formula in plain autograd ops (the reference the fused kernel must match)."""
+    x32 = x.float()
+    normed = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)
+    return normed.type_as(x) * weight
+
+
 class RMSNorm(nn.Module):
-    """x / rms(x) * weight, no mean subtraction and no bias; normalised in float32."""
+    """x / rms(x) * weight, no mean subtraction and no bias; normalised in float32.
+
+    `fused` (the default) runs the formula through _RMSNormFunction's hand-written backward;
+    False runs it as plain autograd ops, which also work on tensor subclasses that a custom
+    autograd Function does not handle (the sequence-parallel shards that
+    llamapipe/training/parallelize.py makes turn it off).
+    """
 
     def __init__(self, dim: int, eps: float = 1e-6) -> None:
         super().__init__()
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(dim))
+        self.fused = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(x, DTensor) or isinstance(self.weight, DTensor):  # sequence parallel
-            x32 = x.float()
-            normed = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)
-            return normed.type_as(x) * self.weight
+        if not self.fused:
+            return rms_norm(x, self.weight, self.eps)
         return _RMSNormFunction.apply(x, self.weight, self.eps)
 
     def reset_parameters(self) -> None:
@@ -30,7 +41,13 @@ class RMSNorm(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """w2(silu(w1 x) * w3 x): the SwiGLU MLP with hidden width ModelArgs.ffn_hidden_dim."""
+    """w2(silu(w1 x) * w3 x): the SwiGLU MLP with hidden width ModelArgs.ffn_hidden_dim.
+
+    `fused` (the default) makes one matmul against [w1; w3] (rebuilt each call, so always the
+    current weights; see Attention._project) instead of two half-width ones. False keeps the
+    two projections apart: w1 and w3 may then be split into shards that cannot be concatenated
+    (tensor parallelism, llamapipe/training/parallelize.py).
+    """
 
     def __init__(self, args: ModelArgs) -> None:
         super().__init__()
@@ -38,14 +55,13 @@ class FeedForward(nn.Module):
         self.w1 = nn.Linear(args.dim, hidden, bias=False)
         self.w2 = nn.Linear(hidden, args.dim, bias=False)
         self.w3 = nn.Linear(args.dim, hidden, bias=False)
+        self.fused = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w1, w3 = self.w1.weight, self.w3.weight
-        if isinstance(w1, DTensor):  # tensor parallel: row-sharded, keep two projections
+        if not self.fused:
             return self.w2(F.silu(self.w1(x)) * self.w3(x))
-        # One matmul against [w1; w3] (rebuilt each call, so always the current weights; see
-        # Attention._project) instead of two half-width ones.
-        return self.w2(_SwiGLUFunction.apply(F.linear(x, torch.cat((w1, w3)))))
+        fused = F.linear(x, torch.cat((self.w1.weight, self.w3.weight)))
+        return self.w2(_SwiGLUFunction.apply(fused))
 
 
 class _RMSNormFunction(torch.autograd.Function):

@@ -1,8 +1,8 @@
 """Rotary position embeddings on interleaved pairs, with real cos/sin.
 
 Meta's reference rotates the pairs (x[2i], x[2i+1]) with complex numbers. Complex tensors do not
-compile and do not shard as DTensors, so the same rotation is written with real cos/sin; the result
-is identical to the complex form.
+compile and cannot be sharded by tensor parallelism, so the same rotation is written with real
+cos/sin; the result is identical to the complex form.
 """
 
 from __future__ import annotations

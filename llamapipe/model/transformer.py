@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.distributed.tensor import DTensor
-from torch.utils.checkpoint import (
-    CheckpointPolicy,
-    checkpoint,
-    create_selective_checkpoint_contexts,
-)
 
 from llamapipe.model.args import ModelArgs
 from llamapipe.model.attention import Attention
@@ -21,36 +16,12 @@ from llamapipe.model.layers import FeedForward, RMSNorm
 from llamapipe.model.loss import IGNORE_INDEX, chunked_linear_cross_entropy
 from llamapipe.model.rope import rope_angles
 
-ACTIVATION_CHECKPOINTING = ("none", "selective", "full")
-
-# Ops whose outputs selective checkpointing keeps: the matmuls and the attention kernels (the
-# expensive ones, paper section 2.4). Everything else in a block (norms, RoPE, SiLU, products) is
-# recomputed during backward. The CPU attention op has its own name and must be listed too, or
-# attention would be recomputed on CPU.
-_SAVED_OPS = {
-    torch.ops.aten.mm.default,
-    torch.ops.aten.addmm.default,
-    torch.ops.aten.bmm.default,
-    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default,
-    torch.ops.aten._scaled_dot_product_flash_attention.default,
-    torch.ops.aten._scaled_dot_product_efficient_attention.default,
-    torch.ops.aten._scaled_dot_product_cudnn_attention.default,
-}
-
-
-def _selective_policy(ctx, op, *args, **kwargs) -> CheckpointPolicy:
-    return CheckpointPolicy.MUST_SAVE if op in _SAVED_OPS else CheckpointPolicy.PREFER_RECOMPUTE
-
-
-def _selective_context():
-    return create_selective_checkpoint_contexts(_selective_policy)
-
 
 class TransformerBlock(nn.Module):
     """x + attention(norm(x)), then + feed_forward(norm(...)).
 
-    `activation_checkpointing` ("none" | "selective" | "full") is applied inside forward so that
-    parameter names stay exactly Meta's (a wrapper module would add a prefix to every name).
+    Plain torch: activation checkpointing is applied from outside by
+    llamapipe/training/activation_checkpointing.py, which keeps the parameter names Meta's.
     """
 
     def __init__(self, layer_id: int, args: ModelArgs) -> None:
@@ -60,18 +31,6 @@ class TransformerBlock(nn.Module):
         self.feed_forward = FeedForward(args)
         self.attention_norm = RMSNorm(args.dim, eps=args.norm_eps)
         self.ffn_norm = RMSNorm(args.dim, eps=args.norm_eps)
-        self.activation_checkpointing = "none"
-
-    def _block(
-        self,
-        x: torch.Tensor,
-        cos: torch.Tensor,
-        sin: torch.Tensor,
-        start_pos: int,
-        kv_cache: KVCache | None,
-    ) -> torch.Tensor:
-        h = x + self.attention(self.attention_norm(x), cos, sin, start_pos, kv_cache)
-        return h + self.feed_forward(self.ffn_norm(h))
 
     def forward(
         self,
@@ -81,21 +40,8 @@ class TransformerBlock(nn.Module):
         start_pos: int = 0,
         kv_cache: KVCache | None = None,
     ) -> torch.Tensor:
-        mode = self.activation_checkpointing
-        if mode == "none" or kv_cache is not None or not torch.is_grad_enabled():
-            return self._block(x, cos, sin, start_pos, kv_cache)
-        if mode == "full":
-            return checkpoint(self._block, x, cos, sin, start_pos, None, use_reentrant=False)
-        return checkpoint(
-            self._block,
-            x,
-            cos,
-            sin,
-            start_pos,
-            None,
-            use_reentrant=False,
-            context_fn=_selective_context,
-        )
+        h = x + self.attention(self.attention_norm(x), cos, sin, start_pos, kv_cache)
+        return h + self.feed_forward(self.ffn_norm(h))
 
 
 class Transformer(nn.Module):
@@ -111,16 +57,36 @@ class Transformer(nn.Module):
         self.norm = RMSNorm(args.dim, eps=args.norm_eps)
         self.output = nn.Linear(args.dim, args.vocab_size, bias=False)
         self.loss_chunk_size = 256
+        #: The output projection fused with the loss (loss.py); False: logits, then
+        #: cross_entropy (for an output split over the vocabulary, see set_fused_kernels).
+        self.fused_loss = True
         if self.tok_embeddings.weight.device.type != "meta":
             self.init_weights()
 
+    def set_fused_kernels(self, enabled: bool) -> None:
+        """Turn on (the default) or off every fused kernel: the [wq; wk; wv] and [w1; w3]
+        matmuls, RMSNorm's hand-written backward and the chunked output + loss.
+
+        Off, each is the same formula in plain autograd ops on separate weights: the form that
+        tensor parallelism can shard (llamapipe/training/parallelize.py turns them off there).
+        """
+        for module in self.modules():
+            if isinstance(module, (Attention, FeedForward, RMSNorm)):
+                module.fused = enabled
+        self.fused_loss = enabled
+
     def set_activation_checkpointing(self, mode: str) -> None:
-        if mode not in ACTIVATION_CHECKPOINTING:
-            raise ValueError(
-                f"activation checkpointing {mode!r}: choose one of {ACTIVATION_CHECKPOINTING}"
-            )
-        for block in self.layers.values():
-            block.activation_checkpointing = mode
+        """Deprecated: use llamapipe.training.activation_checkpointing.
+        apply_activation_checkpointing (which parallelize calls); kept for bare-model callers."""
+        warnings.warn(
+            "Transformer.set_activation_checkpointing is deprecated; use "
+            "llamapipe.training.activation_checkpointing.apply_activation_checkpointing",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from llamapipe.training.activation_checkpointing import apply_activation_checkpointing
+
+        apply_activation_checkpointing(self, mode)
 
     @torch.no_grad()
     def init_weights(self) -> None:
@@ -164,18 +130,15 @@ class Transformer(nn.Module):
         """Logits [batch, seq, vocab] for tokens [batch, seq] at positions start_pos...
 
         With `targets` [batch, seq] (IGNORE_INDEX = -100 to skip a position) returns instead the
-        mean next-token cross-entropy, without materialising all logits at once (see loss.py).
-        When tensor parallelism shards the output over the vocabulary the loss is taken on the
-        sharded logits; the caller must then run forward and backward inside `loss_parallel()`.
+        mean next-token cross-entropy, without materialising all logits at once (see loss.py), or
+        with `fused_loss` False from the whole logits (float32) by F.cross_entropy.
         """
         h = self._hidden(tokens, start_pos, kv_cache)
         if targets is None:
             return self.output(h)
-        if isinstance(self.output.weight, DTensor):
-            logits = self.output(h)
-            return F.cross_entropy(
-                logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE_INDEX
-            )
+        if not self.fused_loss:
+            logits = self.output(h).flatten(0, 1).float()
+            return F.cross_entropy(logits, targets.flatten(), ignore_index=IGNORE_INDEX)
         return chunked_linear_cross_entropy(
             h.flatten(0, 1), self.output.weight, targets.flatten(), self.loss_chunk_size
         )
@@ -185,6 +148,15 @@ def build_transformer(args: ModelArgs, device: torch.device | str = "cpu") -> Tr
     """A Transformer on `device`; on "meta" only shapes exist (planning, sharded init)."""
     with torch.device(device):
         return Transformer(args)
+
+
+def __getattr__(name: str):
+    # `_SAVED_OPS` lived here while checkpointing was part of the block (tests/cuda reads it).
+    if name == "_SAVED_OPS":
+        from llamapipe.training.activation_checkpointing import SAVED_OPS
+
+        return SAVED_OPS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Transformer", "TransformerBlock", "build_transformer"]

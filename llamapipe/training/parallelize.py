@@ -1,9 +1,16 @@
 """Apply the parallelism plan to a Transformer, in the order that composes:
 tensor parallel, then activation checkpointing, then compile, then FSDP.
 
+The model (llamapipe/model/) is plain torch and knows nothing of this; everything that depends
+on how its tensors are split or recomputed is done here:
+
 - Tensor + sequence parallel (Megatron/Korthikanti): wq/wk/wv/w1/w3 split by output (heads,
   hidden), wo/w2 by input, so each block needs one all-gather and one reduce-scatter per
-  sub-layer; norms and the residual stream are split along the sequence between them.
+  sub-layer; norms and the residual stream are split along the sequence between them. The
+  model's fused kernels need whole weights and plain tensors, so they are turned off first
+  (Transformer.set_fused_kernels): separate projections, RMSNorm and the loss in plain autograd
+  ops, which run on the sharded DTensors.
+- Activation checkpointing of each block (llamapipe/training/activation_checkpointing.py).
 - FSDP2 `fully_shard` per block then the root: parameters, gradients and optimizer state are
   sharded over the data-parallel mesh dimension and gathered one block at a time.
 """
@@ -23,13 +30,15 @@ from torch.distributed.tensor.parallel import (
 )
 
 from llamapipe.model.transformer import Transformer
+from llamapipe.training.activation_checkpointing import apply_activation_checkpointing
 
 
 def apply_tensor_parallel(model: Transformer, tp_mesh: DeviceMesh) -> None:
     """Shard heads and FFN hidden units over tp_mesh; the sequence between sub-layers.
 
     The output projection stays vocabulary-sharded (use_local_output=False) so the loss is
-    computed with `loss_parallel` without gathering [tokens, vocab] logits.
+    computed with `loss_parallel` without gathering [tokens, vocab] logits: the trainer runs
+    forward and backward inside `loss_parallel()` when tp > 1.
     """
     args = model.args
     tp = tp_mesh.size()
@@ -38,6 +47,7 @@ def apply_tensor_parallel(model: Transformer, tp_mesh: DeviceMesh) -> None:
             f"tensor parallel {tp} must divide the heads ({args.n_heads}) and KV heads "
             f"({args.kv_heads})"
         )
+    model.set_fused_kernels(False)
     parallelize_module(
         model,
         tp_mesh,
@@ -109,7 +119,7 @@ def parallelize(
     """TP (if the mesh's tp dimension > 1), then AC, then compile, then FSDP over dp."""
     if mesh["tp"].size() > 1:
         apply_tensor_parallel(model, mesh["tp"])
-    model.set_activation_checkpointing(activation_checkpointing)
+    apply_activation_checkpointing(model, activation_checkpointing)
     if compile_blocks:
         apply_compile(model, compile_backend)
     apply_fsdp(model, mesh["dp"], param_dtype)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -174,19 +176,36 @@ def test_model_loss_equals_cross_entropy_of_logits() -> None:
     torch.testing.assert_close(loss, reference, atol=1e-5, rtol=1e-5)
 
 
-def test_activation_checkpointing_gives_identical_gradients() -> None:
+def test_unfused_kernels_compute_the_same_loss_and_gradients() -> None:
+    """The plain-autograd forms that tensor parallelism shards (separate projections, RMSNorm's
+    formula, logits + cross_entropy) equal the fused kernels used everywhere else."""
     torch.manual_seed(0)
-    model = Transformer(SMALL)
-    tokens = torch.randint(0, SMALL.vocab_size, (2, 32))
-    results = {}
-    for mode in ("none", "selective", "full"):
-        model.set_activation_checkpointing(mode)
-        model.zero_grad()
-        model(tokens[:, :-1], targets=tokens[:, 1:]).backward()
-        results[mode] = [p.grad.clone() for p in model.parameters()]
-    for mode in ("selective", "full"):
-        for a, b in zip(results["none"], results[mode], strict=True):
-            assert torch.equal(a, b), mode
+    fused = Transformer(SMALL)
+    unfused = copy.deepcopy(fused)
+    unfused.set_fused_kernels(False)
+    assert not unfused.fused_loss and not unfused.layers["1"].attention.fused
+    assert not unfused.layers["0"].feed_forward.fused and not unfused.norm.fused
+    tokens = torch.randint(0, SMALL.vocab_size, (2, 33))
+    targets = tokens[:, 1:].clone()
+    targets[0, :5] = IGNORE_INDEX
+    losses = []
+    for model in (fused, unfused):
+        loss = model(tokens[:, :-1], targets=targets)
+        loss.backward()
+        losses.append(loss)
+    torch.testing.assert_close(losses[1], losses[0], atol=1e-6, rtol=1e-6)
+    for (name, a), b in zip(fused.named_parameters(), unfused.parameters(), strict=True):
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_model_code_is_free_of_parallelism() -> None:
+    """Sharding, DTensors and checkpointing live in llamapipe/training/parallelize.py and
+    activation_checkpointing.py; the model package is plain torch."""
+    package = Path(Transformer.__module__.replace(".", "/")).parent
+    for source in sorted((Path(__file__).parents[2] / package).glob("*.py")):
+        text = source.read_text()
+        for word in ("DTensor", "torch.distributed", "torch.utils.checkpoint"):
+            assert word not in text, f"{source.name} mentions {word}"
 
 
 def test_bad_model_arguments_are_rejected() -> None:
