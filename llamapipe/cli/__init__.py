@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from llamapipe import __version__
 from llamapipe.cli.common import console
@@ -84,5 +85,6 @@ def main() -> None:
         if _DEBUG:
             raise
         code = exc.exit_code if isinstance(exc, LlamapipeError) else 1
-        console.print(f"[red]error:[/] {one_line(exc)}", highlight=False, soft_wrap=True)
+        # escaped: a message naming a [section] must print it, not read it as markup
+        console.print(f"[red]error:[/] {escape(one_line(exc))}", highlight=False, soft_wrap=True)
         sys.exit(code)

@@ -95,3 +95,26 @@ def _count(value: int | None) -> str:
 
 def _bytes(value: int | None) -> str:
     return "-" if value is None else human_bytes(value)
+
+
+def render_filter_cpu(cfg: Any) -> Table | None:
+    """CPU seconds per filter of every built stage that ran filters (stats.json
+    ``filter_cpu_s``, summed over shards), in build order; None when no stage has any."""
+    from llamapipe.pipeline import data_stages
+
+    run_dir = Path(cfg.run_dir)
+    table = Table(title="CPU seconds per filter")
+    for column in ("stage", "filter", "CPU s", "% of stage's filters"):
+        table.add_column(column, justify="left" if column in ("stage", "filter") else "right")
+    rows = 0
+    for spec in data_stages(cfg):
+        seconds = (read_json(run_dir / spec.name / "stats.json") or {}).get("filter_cpu_s")
+        if not seconds:
+            continue
+        total = sum(seconds.values())
+        for k, (name, value) in enumerate(sorted(seconds.items(), key=lambda kv: -kv[1])):
+            share = f"{100 * value / total:.1f}" if total else "-"
+            table.add_row(spec.name if k == 0 else "", name, f"{value:.3f}", share)
+            rows += 1
+        table.add_section()
+    return table if rows else None
