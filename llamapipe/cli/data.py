@@ -106,7 +106,7 @@ def sample_command(
     """A random sample of the documents a stage kept, or removed for a reason, to read.
 
     Removed documents exist when the stage ran with write_removed = true ([sources] or
-    [sources.<name>]).
+    [sources.<name>]); those of ingest/<source> are every removal of the source's stages.
 
     Example: llamapipe data sample ingest/commoncrawl --removed perplexity_bucket_tail -n 5
     """
@@ -124,7 +124,9 @@ def sample_command(
         drawn = sample.sample_kept(stage_dir, stage, number, seed)
     else:
         which = None if removed == "any" else removed
-        drawn = sample.sample_removed(stage_dir, stage, which, number, seed)
+        # a source's final stage stands for all its stages, as its stats.json does
+        stages = [s for s in known if s.startswith(f"{stage}/")] + [stage]
+        drawn = sample.sample_removed(cfg.run_dir, stage, stages, which, number, seed)
     if as_json:  # plain lines, never wrapped or styled
         for s in drawn:
             typer.echo(json.dumps(s.to_json(), ensure_ascii=False))

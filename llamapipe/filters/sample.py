@@ -43,11 +43,13 @@ class Sampled:
     filter: str | None = None
     reason: str | None = None
     score: float | None = None
+    stage: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.doc.id,
             "source": self.doc.source,
+            "stage": self.stage,
             "shard": self.shard,
             "row": self.row,
             "filter": self.filter,
@@ -80,14 +82,14 @@ def sample_kept(stage_dir: Path, stage: str, n: int, seed: int) -> list[Sampled]
     counts = [pq.ParquetFile(str(p)).metadata.num_rows for p in files]
     picked = _draw(sum(counts), n, seed)
     return [
-        Sampled(doc, path.stem, row)
+        Sampled(doc, path.stem, row, stage=stage)
         for path, row, doc in _read_rows(files, counts, picked, _document_rows)
     ]
 
 
-def removed_reasons(stage_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The removed/ files and the (filter, reason) of each of their rows, in order."""
-    files = sorted((stage_dir / REMOVED_DIR).glob("*.parquet"))
+def removed_reasons(stage_dirs: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The removed/ files of these stages and the (filter, reason) of each row, in order."""
+    files = [p for d in stage_dirs for p in sorted((d / REMOVED_DIR).glob("*.parquet"))]
     rows: list[tuple[str, str]] = []
     for path in files:
         table = pq.read_table(str(path), columns=["filter", "reason"])
@@ -97,13 +99,15 @@ def removed_reasons(stage_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]
 
 
 def sample_removed(
-    stage_dir: Path, stage: str, which: str | None, n: int, seed: int
+    run_dir: Path, stage: str, stages: list[str], which: str | None, n: int, seed: int
 ) -> list[Sampled]:
-    """``n`` removed documents whose reason (or filter name) is ``which`` (None: any)."""
-    files, rows = removed_reasons(stage_dir)
+    """``n`` documents that ``stages`` removed (a source's final stage and its sub-stages, so
+    that ``ingest/<source>`` covers every removal of the source, as its stats.json does) whose
+    reason or filter name is ``which`` (None: any)."""
+    files, rows = removed_reasons([run_dir / name for name in stages])
     if not files:
         raise ConfigError(
-            f"stage {stage} has no removed/ documents ({stage_dir / REMOVED_DIR}): set "
+            f"stage {stage} has no removed/ documents ({run_dir / stage / REMOVED_DIR}): set "
             f"sources.{_source_of(stage)}.write_removed = true (or sources.write_removed = true "
             "for every source) and rebuild it with `llamapipe data build --force`"
         )
@@ -118,7 +122,7 @@ def sample_removed(
     picked = sorted(matching[i] for i in _draw(len(matching), n, seed))
     counts = [pq.ParquetFile(str(p)).metadata.num_rows for p in files]
     return [
-        Sampled(doc, path.stem, row, *extra)
+        Sampled(doc, path.stem, row, *extra, stage=str(path.parent.parent.relative_to(run_dir)))
         for path, row, (doc, *extra) in _read_rows(files, counts, picked, _removed_rows)
     ]
 
@@ -199,7 +203,8 @@ def render(samples: list[Sampled], chars: int | None) -> Group:
             else (s.doc.text[:chars] + f" … [{len(s.doc.text) - chars:,} more characters]")
         )
         body = Group(meta, Text(""), Text(text))
-        title = f"{k}. {escape(s.doc.id)}  [dim](shard {s.shard}, row {s.row})[/]"
+        where = escape(f"({s.stage}, shard {s.shard}, row {s.row})")
+        title = f"{k}. {escape(s.doc.id)}  [dim]{where}[/]"
         panels.append(Panel(body, title=title, title_align="left", subtitle=escape(why)))
     return Group(*panels)
 

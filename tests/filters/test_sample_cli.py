@@ -55,6 +55,9 @@ def test_kept_and_removed_samples(github_run: Path) -> None:
     expected = sum(r[2] == "duplicate" for r in iter_removed(stage))
     assert len(duplicates) == expected == 10  # fewer than asked: all of them
     assert {(d["filter"], d["reason"]) for d in duplicates} == {("dedup", "duplicate")}
+    # the source's final stage covers the removals of its sub-stages
+    licensed = _sample(github_run, "ingest/github", "--removed", "license", "-n", "3")
+    assert {d["stage"] for d in licensed} == {"ingest/github/candidates"}
     # a filter's name selects its removals too; the score is the one the cut compared
     (long,) = _sample(github_run, "ingest/github", "--removed", "max_line_length")
     assert long["score"] == long["meta"]["max_line_length"] > 1000
@@ -79,7 +82,9 @@ def test_clear_errors(github_run: Path) -> None:
     no_removed = error("ingest/github/dedup", "--removed", "duplicate")
     assert "no removed/ documents" in no_removed and "sources.github.write_removed" in no_removed
     unknown = error("ingest/github", "--removed", "too_long")
-    assert "reasons present: duplicate (10)" in unknown and "only_header" in unknown
+    # ingest/github stands for the source: its sub-stages' reasons are listed too
+    assert "duplicate (10)" in unknown and "only_header" in unknown
+    assert "extension (435)" in unknown
 
 
 @pytest.mark.slow
