@@ -119,3 +119,26 @@ def test_configs_are_frozen_and_kept_languages_need_a_model() -> None:
         spec.config.lid_threshold = 0.1  # type: ignore[misc]
     with pytest.raises(ValueError, match=r"languages \['de'\] have no language model"):
         CommonCrawlSourceConfig(languages=["en", "de"], lm={"languages": ["en", "fr"]})
+
+
+@pytest.mark.parametrize(
+    ("global_flag", "own", "expected"),
+    [(True, None, True), (True, False, False), (False, True, True), (False, None, False)],
+)
+def test_pipeline_write_removed_global_and_per_source(tmp_path, global_flag, own, expected) -> None:
+    from llamapipe.config import config_from_dict
+    from llamapipe.sources.commoncrawl import build_stages
+
+    section = {"inputs": ["a.wet.gz"], **({} if own is None else {"write_removed": own})}
+    cfg = config_from_dict(
+        {"sources": {"write_removed": global_flag, "commoncrawl": section}},
+        tmp_path,
+        check_inputs=False,
+    )
+    flags = {
+        s.name: s.config.write_removed
+        for s in build_stages(cfg)
+        if hasattr(s.config, "write_removed")
+    }
+    assert set(flags) == {"ingest/commoncrawl/scored", FILTERED_STAGE, FINAL_STAGE}
+    assert set(flags.values()) == {expected}

@@ -148,6 +148,6 @@ def build_stages_from_section(
 
 
 def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
-    # `[sources] write_removed`, once the sources config has it (the section's key wins)
-    global_flag = bool(getattr(cfg.sources, "write_removed", False))
-    return build_stages_from_section(cfg.sources.commoncrawl, global_flag)
+    from llamapipe.config import write_removed_for
+
+    return build_stages_from_section(cfg.sources.commoncrawl, write_removed_for(cfg, "commoncrawl"))
