@@ -21,6 +21,7 @@ holds only them (stage_configs.py), so editing a threshold re-runs only 6 and 7:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llamapipe.engine import ShardSpec, StageSpec
@@ -31,7 +32,7 @@ from llamapipe.sources.commoncrawl.classifier import (
 )
 from llamapipe.sources.commoncrawl.groups import HASHES_STAGE, wet_plan
 from llamapipe.sources.commoncrawl.models import MODELS_STAGE, WIKIPEDIA_STAGE, process_models
-from llamapipe.sources.commoncrawl.stage_configs import stage_configs
+from llamapipe.sources.commoncrawl.stage_configs import CommonCrawlStageConfigs, stage_configs
 from llamapipe.sources.commoncrawl.stages import (
     CLASSIFIED_STAGE,
     FILTERED_STAGE,
@@ -69,14 +70,21 @@ def build_stages_from_section(
     if section.write_removed is not None:
         write_removed = section.write_removed
     cfgs = stage_configs(section, write_removed)
-    trains_lm = section.lm.models_dir is None
 
     def per_shard_plan() -> list[ShardSpec]:
         return [
             ShardSpec(index=s.index, params={"wet": s.inputs[0]}) for s in wet_plan(cfgs.hashes)
         ]
 
-    stages = [
+    stages = _scoring_stages(cfgs, trains_lm=section.lm.models_dir is None)
+    stages += _classifier_stages(cfgs, per_shard_plan)
+    upstream = [SCORED_STAGE, *([CLASSIFIED_STAGE] if cfgs.classified is not None else [])]
+    return stages + _decision_stages(cfgs, upstream, per_shard_plan)
+
+
+def _scoring_stages(cfgs: CommonCrawlStageConfigs, trains_lm: bool) -> list[StageSpec]:
+    """Line hashes, the language models, and the per-page scores (dedup, LID, perplexity)."""
+    return [
         StageSpec(
             name=HASHES_STAGE,
             config=cfgs.hashes,
@@ -104,34 +112,47 @@ def build_stages_from_section(
             description="paragraph dedup, language id, perplexity and bucket of every page",
         ),
     ]
-    filtered_upstream = [SCORED_STAGE]
-    if cfgs.training is not None and cfgs.classified is not None:
-        stages += [
-            StageSpec(
-                name=CLASSIFIER_MODEL_STAGE,
-                config=cfgs.training,
-                plan=lambda: [ShardSpec(index=0)],
-                process=process_train_classifier,
-                upstream=[SCORED_STAGE, WIKIPEDIA_STAGE],
-                description="fastText Wikipedia-reference classifier",
-            ),
-            StageSpec(
-                name=CLASSIFIED_STAGE,
-                config=cfgs.classified,
-                plan=per_shard_plan,
-                process=process_classified,
-                upstream=[SCORED_STAGE, CLASSIFIER_MODEL_STAGE],
-                description="P(Wikipedia reference) of every scored page",
-            ),
-        ]
-        filtered_upstream.append(CLASSIFIED_STAGE)
-    stages += [
+
+
+def _classifier_stages(
+    cfgs: CommonCrawlStageConfigs, per_shard_plan: Callable[[], list[ShardSpec]]
+) -> list[StageSpec]:
+    """The reference classifier and P(reference) of every scored page (none when disabled)."""
+    if cfgs.training is None or cfgs.classified is None:
+        return []
+    return [
+        StageSpec(
+            name=CLASSIFIER_MODEL_STAGE,
+            config=cfgs.training,
+            plan=lambda: [ShardSpec(index=0)],
+            process=process_train_classifier,
+            upstream=[SCORED_STAGE, WIKIPEDIA_STAGE],
+            description="fastText Wikipedia-reference classifier",
+        ),
+        StageSpec(
+            name=CLASSIFIED_STAGE,
+            config=cfgs.classified,
+            plan=per_shard_plan,
+            process=process_classified,
+            upstream=[SCORED_STAGE, CLASSIFIER_MODEL_STAGE],
+            description="P(Wikipedia reference) of every scored page",
+        ),
+    ]
+
+
+def _decision_stages(
+    cfgs: CommonCrawlStageConfigs,
+    upstream: list[str],
+    per_shard_plan: Callable[[], list[ShardSpec]],
+) -> list[StageSpec]:
+    """The keep/drop decisions on the stored scores, then the exact document dedup."""
+    return [
         StageSpec(
             name=FILTERED_STAGE,
             config=cfgs.filtered,
             plan=per_shard_plan,
             process=process_filtered,
-            upstream=filtered_upstream,
+            upstream=upstream,
             finalize=finalize_first_occurrences,
             description="the decisions: LID score, language, perplexity bucket, P(reference)",
         ),
@@ -144,7 +165,6 @@ def build_stages_from_section(
             description="exact document dedup across dumps (first occurrence wins)",
         ),
     ]
-    return stages
 
 
 def build_stages(cfg: PipelineConfig) -> list[StageSpec]:
