@@ -108,7 +108,7 @@ def sample_command(
     Removed documents exist when the stage ran with write_removed = true ([sources] or
     [sources.<name>]); those of ingest/<source> are every removal of the source's stages.
 
-    Example: llamapipe data sample ingest/commoncrawl/filtered --removed perplexity_bucket_tail -n 5
+    Example: llamapipe data sample ingest/commoncrawl --removed perplexity_bucket_tail -n 5
     """
     import json
 
