@@ -97,8 +97,8 @@ def quality_filters(
     min_alnum_fraction: float,
     min_alpha_per_token: float,
 ) -> list[ThresholdFilter]:
-    """The four quality cuts on the stored scores, in the order text/code_filters.py's
-    ``quality_reason`` checks them (its reasons, its strict inequalities)."""
+    """The four quality cuts on the stored scores, in the order the rules always ran, each
+    removing only beyond its limit (a file at exactly the limit is kept)."""
     return [
         ThresholdFilter(
             "max_line_length", "max_line_length", max_line_length, False, "max_line_length"

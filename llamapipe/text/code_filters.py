@@ -296,27 +296,6 @@ def code_stats(content: str, tokenize: Callable[[str], Sequence] | None = None) 
     )
 
 
-@dataclass(frozen=True)
-class CodeQualityThresholds:
-    max_line_length: int = MAX_LINE_LENGTH
-    max_mean_line_length: float = MAX_MEAN_LINE_LENGTH
-    min_alnum_fraction: float = MIN_ALNUM_FRACTION
-    min_alpha_per_token: float = MIN_ALPHA_PER_TOKEN
-
-
-def quality_reason(stats: CodeStats, limits: CodeQualityThresholds) -> str | None:
-    """The first quality rule a file breaks (the name is the removal reason), else None."""
-    if stats.max_line_length > limits.max_line_length:
-        return "max_line_length"
-    if stats.mean_line_length > limits.max_mean_line_length:
-        return "mean_line_length"
-    if stats.alnum_fraction < limits.min_alnum_fraction:
-        return "alnum_fraction"
-    if stats.alpha_per_token < limits.min_alpha_per_token:
-        return "alpha_per_token"
-    return None
-
-
 # ---------------------------------------------------------------------------------------------
 # License / copyright header stripping
 # ---------------------------------------------------------------------------------------------

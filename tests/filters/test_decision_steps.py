@@ -165,3 +165,25 @@ def test_c4_language_cut_comes_before_the_span_dedup(realdata: Path, tmp_path: P
     assert list(texts["both"]) == ["https://b.example/english"]
     assert texts["both"] == texts["alone"]
     assert head in texts["both"]["https://b.example/english"]
+
+
+def test_cuts_compare_the_unrounded_scores(realdata: Path) -> None:
+    """At exactly its limit a file is kept; at the rounded value shown in meta, when that is
+    below the true one, it is cut: the cut reads the ``*_exact`` attribute."""
+    from llamapipe.filters.code import CodeStats, quality_filters
+
+    for f in iter_source_files(str(realdata / GITHUB), 1 << 20):
+        doc = file_document(f)
+        if f.content is None or not f.content.strip():
+            continue
+        CodeStats().check(doc)
+        if doc.meta["mean_line_length"] < doc.meta["mean_line_length_exact"]:
+            break
+    else:
+        pytest.fail("no file whose rounded mean line length is below the true one")
+    exact, shown = doc.meta["mean_line_length_exact"], doc.meta["mean_line_length"]
+    at_limit = FilterRunner(quality_filters(10**9, exact, 0.0, 0.0), Counters())
+    assert at_limit.keep(doc)
+    rounded = FilterRunner(quality_filters(10**9, shown, 0.0, 0.0), Counters())
+    assert not rounded.keep(doc)
+    assert rounded.counters.removed_by == {"mean_line_length": 1}
