@@ -54,6 +54,17 @@ def test_github_quality_edit_reruns_only_the_final_stage(realdata: Path, tmp_pat
     config = _pipeline(tmp_path / "edited", section)
     _build(config)
     before = _docs(tmp_path / "edited/run/ingest/github")
+    status = cli("status", "-c", str(config), "--set", "sources.github.max_mean_line_length=40")
+    states = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in status.stdout.splitlines()
+        if line.startswith("│ ingest/")
+    }
+    assert states == {
+        "ingest/github/candidates": "complete",
+        "ingest/github/dedup": "complete",
+        "ingest/github": "stale",  # the decision step alone
+    }, status.stdout
     edit = ("--set", "sources.github.max_mean_line_length=40", "--force")
     log = _build(config, *edit)
     assert "ingest/github/candidates: complete, nothing to do" in log
