@@ -16,6 +16,7 @@ With --device cuda: a ~1B model (dim 2048, 18 layers, seq 2048, batch 2) on one 
 autocast, ours and HF, with MFU against the GPU's dense bf16 peak.
 
 Run: python -m bench.bench_train_step [--repeats 3] [--steps 2] [--threads N] [--device cuda]
+                                     [--precision fp32|bf16] (CPU: both by default)
 """
 
 from __future__ import annotations
@@ -161,6 +162,12 @@ def main() -> None:
     parser.add_argument(
         "--device", choices=("cpu", "cuda"), default="cpu", help="cuda: a ~1B model, bf16 only"
     )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default=None,
+        help="CPU: only this precision (default both; bf16 is slow on CPUs without bf16 units)",
+    )
     options = parser.parse_args()
     if options.threads:
         torch.set_num_threads(options.threads)
@@ -183,7 +190,10 @@ def main() -> None:
     n_params = sum(p.numel() for p in ours.parameters())
     print(f"{setup.device}: {n_params:,} parameters, FLOPs/token {fpt:.4g}", end="")
     print(f", threads {torch.get_num_threads()}" if setup.device == "cpu" else "")
-    for precision in ("fp32", "bf16") if setup.device == "cpu" else ("bf16",):
+    precisions = ("fp32", "bf16") if setup.device == "cpu" else ("bf16",)
+    if options.precision and setup.device == "cpu":
+        precisions = (options.precision,)
+    for precision in precisions:
         if setup.device == "cuda":
             peak = device_peak_flops(torch.device("cuda"), precision)
             peak_name = f"{torch.cuda.get_device_name()} bf16 dense peak {peak / 1e12:.0f} TFLOP/s"

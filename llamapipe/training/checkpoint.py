@@ -1,11 +1,16 @@
 """Distributed checkpoints (DCP) of a training run, and loading them for inference.
 
 A checkpoint is a directory `checkpoints/step_NNNNNN/` holding
-- the DCP shards of the model and optimizer (`*.distcp`, `.metadata`): written by every rank in
-  parallel, and reshardable on load to any world size or mesh;
-- `trainer_state.json`: step, tokens seen, scheduler and data-loader state (rank independent);
-- `rng/rank_NNNNN.pt`: each rank's torch RNG state;
+- the DCP shards (`*.distcp`, `.metadata`) of the Stateful pieces listed in
+  llamapipe/training/state.py: model, optimizer, learning-rate scheduler, data loader and each
+  rank's RNG; written by every rank in parallel, reshardable on load to any world size or mesh;
+- `trainer_state.json`: step, tokens seen, world size, lineage (rank independent, readable
+  without torch; its presence marks the checkpoint complete);
 - `model_args.json`: the model's shape, so a checkpoint is self-describing.
+
+Checkpoints written before the scheduler, loader and RNG moved into the DCP files kept the first
+two in trainer_state.json and the RNG in `rng/rank_NNNNN.pt`; they still load (see
+`_load_legacy_pieces`).
 
 It is written under `step_NNNNNN.tmp/` and renamed when complete (trainer_state.json last), so a
 directory without `.tmp` is always whole: a run killed mid-save resumes from the previous one.
@@ -24,6 +29,7 @@ import os
 import shutil
 import threading
 import warnings
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
@@ -33,10 +39,20 @@ import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import nn
-from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+from torch.distributed.checkpoint.stateful import Stateful
 
 from llamapipe.model.args import ModelArgs
 from llamapipe.model.transformer import Transformer, build_transformer
+from llamapipe.training.state import (
+    MODEL,
+    OPTIM,
+    RNG,
+    ModelState,
+    OptimizerState,
+    RNGState,
+    rank_key,
+    set_rng_state,
+)
 
 TRAINER_STATE = "trainer_state.json"
 MODEL_ARGS = "model_args.json"
@@ -119,8 +135,14 @@ class CheckpointManager:
         model: nn.Module,
         optimizer: torch.optim.Optimizer,
         trainer_state: dict[str, Any],
+        pieces: Mapping[str, Stateful] | None = None,
     ) -> Path:
-        """Start writing the checkpoint of `step`; returns its final path."""
+        """Start writing the checkpoint of `step`; returns its final path.
+
+        Model, optimizer and this rank's RNG are always saved; `pieces` adds more Stateful
+        objects under their keys (the trainer's scheduler and data loader). Every piece's state
+        is taken now, before this returns, even when the files are written in the background.
+        """
         self.wait()
         final = self.root / checkpoint_dir_name(step)
         tmp = final.with_name(final.name + ".tmp")
@@ -130,10 +152,7 @@ class CheckpointManager:
             tmp.mkdir(parents=True)
         if dist.is_initialized():
             dist.barrier()
-        (tmp / "rng").mkdir(exist_ok=True)
-        torch.save(_rng_state(), tmp / "rng" / f"rank_{self.rank:05d}.pt")
-        model_sd, optim_sd = get_state_dict(model, optimizer)
-        state = {"model": model_sd, "optim": optim_sd}
+        state = _stateful_pieces(model, optimizer, self.rank, pieces)
         if self.async_save:
             future = dcp.async_save(state, checkpoint_id=str(tmp), process_group=self.group)
             if not isinstance(future, Future):  # AsyncSaveResponse
@@ -189,10 +208,14 @@ class CheckpointManager:
                 shutil.rmtree(old, ignore_errors=True)
 
     def load(
-        self, checkpoint_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer | None
+        self,
+        checkpoint_dir: Path,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer | None,
+        pieces: Mapping[str, Stateful] | None = None,
     ) -> dict[str, Any]:
-        """Restore model (+ optimizer, + this rank's RNG if saved by a rank of this number)."""
-        return load_training_checkpoint(checkpoint_dir, model, optimizer, self.rank)
+        """Restore what `save` wrote (see load_training_checkpoint)."""
+        return load_training_checkpoint(checkpoint_dir, model, optimizer, self.rank, pieces)
 
     def close(self) -> None:
         self.wait()
@@ -201,31 +224,80 @@ class CheckpointManager:
             self.group = None
 
 
+def _stateful_pieces(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    rank: int,
+    pieces: Mapping[str, Stateful] | None,
+) -> dict[str, Stateful]:
+    state: dict[str, Stateful] = {MODEL: ModelState(model)}
+    if optimizer is not None:
+        state[OPTIM] = OptimizerState(model, optimizer)
+    state[RNG] = RNGState(rank)
+    for key, piece in (pieces or {}).items():
+        if key in state:
+            raise ValueError(f"checkpoint piece {key!r} is saved already")
+        state[key] = piece
+    return state
+
+
+def saved_keys(checkpoint_dir: Path) -> set[str]:
+    """The flattened names DCP wrote into `checkpoint_dir` ("model.norm.weight", ...)."""
+    reader = dcp.FileSystemReader(str(checkpoint_dir))
+    return set(reader.read_metadata().state_dict_metadata)
+
+
+def _has_piece(keys: set[str], name: str) -> bool:
+    return any(key == name or key.startswith(name + ".") for key in keys)
+
+
 def load_training_checkpoint(
     checkpoint_dir: Path,
     model: nn.Module,
     optimizer: torch.optim.Optimizer | None,
     rank: int = 0,
+    pieces: Mapping[str, Stateful] | None = None,
 ) -> dict[str, Any]:
-    """Load model and optimizer state from a DCP checkpoint written by any world size."""
+    """Load a checkpoint written by any world size into model, optimizer and `pieces` (the
+    Stateful objects given to save), and this rank's RNG when the checkpoint has one saved by
+    a rank of this number. Returns trainer_state.json.
+
+    DCP restores its Stateful values in sorted key order: "optim" before "scheduler", so the
+    scheduler's recomputed learning rate wins over the one stored with the optimizer.
+    """
     checkpoint_dir = Path(checkpoint_dir)
     trainer_state = read_trainer_state(checkpoint_dir)
-    if optimizer is not None:
-        model_sd, optim_sd = get_state_dict(model, optimizer)
-        state = {"model": model_sd, "optim": optim_sd}
-        dcp.load(state, checkpoint_id=str(checkpoint_dir))
-        set_state_dict(
-            model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"]
-        )
-    else:
-        model_sd, _ = get_state_dict(model, [])
-        state = {"model": model_sd}
-        dcp.load(state, checkpoint_id=str(checkpoint_dir))
-        set_state_dict(model, [], model_state_dict=state["model"], optim_state_dict={})
-    rng_file = checkpoint_dir / "rng" / f"rank_{rank:05d}.pt"
-    if rng_file.exists():
-        _set_rng_state(torch.load(rng_file, weights_only=False))
+    keys = saved_keys(checkpoint_dir)
+    state = _stateful_pieces(model, optimizer, rank, pieces)
+    legacy = {name: state.pop(name) for name in list(state) if not _has_piece(keys, name)}
+    if RNG not in legacy:
+        parts = tuple(p for p in ("torch", "cuda") if f"{RNG}.{rank_key(rank)}.{p}" in keys)
+        # None when saved by fewer ranks than load it: this rank keeps its generator.
+        state[RNG] = RNGState(rank, parts)
+        if not parts:
+            del state[RNG]
+    dcp.load(state, checkpoint_id=str(checkpoint_dir))
+    _load_legacy_pieces(checkpoint_dir, trainer_state, legacy, rank)
     return trainer_state
+
+
+def _load_legacy_pieces(
+    checkpoint_dir: Path, trainer_state: dict[str, Any], missing: dict[str, Stateful], rank: int
+) -> None:
+    """Pieces that are not in the DCP files: where older checkpoints kept them (the RNG in
+    rng/rank_NNNNN.pt, scheduler and loader in trainer_state.json), else a one-line error."""
+    for name, piece in missing.items():
+        if name == RNG:
+            rng_file = checkpoint_dir / "rng" / f"{rank_key(rank)}.pt"
+            if rng_file.exists():
+                set_rng_state(torch.load(rng_file, weights_only=False))
+        elif name in trainer_state:
+            piece.load_state_dict(trainer_state[name])
+        else:
+            raise ValueError(
+                f"{checkpoint_dir}: the checkpoint has no {name!r} state, neither in its DCP "
+                f"files nor in {TRAINER_STATE}"
+            )
 
 
 def load_model_for_inference(
@@ -268,16 +340,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state(state["cuda"])

@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from llamapipe.model.args import ModelArgs
-from llamapipe.training.checkpoint import MODEL_ARGS, TRAINER_STATE
+from llamapipe.training.checkpoint import MODEL_ARGS, TRAINER_STATE, saved_keys
+from llamapipe.training.state import LOADER, SCHEDULER
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ def is_weights_only(checkpoint: Path) -> bool:
     """
     try:
         state = json.loads((Path(checkpoint) / TRAINER_STATE).read_text())
+        saved = saved_keys(Path(checkpoint))
     except (OSError, json.JSONDecodeError):
         return False
-    return "scheduler" not in state or "loader" not in state
+    # Older checkpoints kept scheduler and loader in trainer_state.json (checkpoint.py).
+    in_dcp = all(any(key.startswith(f"{name}.") for key in saved) for name in (SCHEDULER, LOADER))
+    return not in_dcp and ("scheduler" not in state or "loader" not in state)

@@ -15,8 +15,10 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+from torch.distributed.checkpoint.stateful import Stateful
 from torch.distributed.tensor import DTensor
 from torch.distributed.tensor.parallel import loss_parallel
+from torch.optim.lr_scheduler import LambdaLR
 
 from llamapipe.config.train import TrainConfig
 from llamapipe.errors import ConfigError, StageError
@@ -42,6 +44,7 @@ from llamapipe.training.init_from import (
 from llamapipe.training.metrics import MetricsLogger, device_peak_flops, memory_gib
 from llamapipe.training.optim import build_optimizer, build_scheduler
 from llamapipe.training.parallelize import parallelize
+from llamapipe.training.state import LOADER, SCHEDULER, SchedulerState
 
 
 @dataclass
@@ -209,18 +212,55 @@ def train(
             teardown_distributed(ctx)
 
 
-def _train(
+@dataclass
+class Trainer:
+    """The pieces of one run, as `build` makes them and `train_step` advances them.
+
+    The model, optimizer, scheduler and data loader are what a checkpoint saves (as the Stateful
+    objects of llamapipe/training/state.py, with each rank's RNG); `step` and `tokens` are the
+    progress recorded in trainer_state.json.
+    """
+
+    tc: TrainConfig
+    ctx: DistContext
+    plan: TrainPlan
+    size: str
+    args: ModelArgs
+    model: Transformer
+    optimizer: torch.optim.Optimizer
+    scheduler: LambdaLR
+    loader: TokenBatchLoader
+    checkpoints: CheckpointManager
+    init_from: str | None
+    step: int = 0
+    tokens: int = 0
+
+    def pieces(self) -> dict[str, Stateful]:
+        """The Stateful pieces a checkpoint holds besides model, optimizer and RNG."""
+        return {SCHEDULER: SchedulerState(self.scheduler), LOADER: self.loader}
+
+
+@dataclass(frozen=True)
+class StepStats:
+    loss: float
+    grad_norm: float
+    lr: float
+    seconds: float
+
+
+def build(
     tc: TrainConfig,
     ctx: DistContext,
     size: str,
     tokens_dir: Path,
     manifest: TokenManifest,
     train_dir: Path,
-    steps: int | None,
-    resume: bool,
     seed: int,
-) -> TrainResult:
-    latest = latest_checkpoint(train_dir) if resume else None
+    latest: Path | None,
+) -> tuple[Trainer, Path | None]:
+    """Model (from the preset, this run's last checkpoint's shape or --init-from), optimizer,
+    schedule, data loader and checkpoint manager. Returns the trainer and the checkpoint to
+    resume from (None when starting from step 0, also when starting from other weights)."""
     init, base_args, init_state, init_from = _initial_weights(tc, latest)
     if init is not None:
         latest = None  # a fresh run from these weights, not a continuation
@@ -245,36 +285,98 @@ def _train(
     checkpoints = CheckpointManager(
         train_dir / "checkpoints", args, tc.keep_checkpoints, tc.async_checkpoint
     )
-    start_step, tokens_seen = 0, 0
+    trainer = Trainer(
+        tc, ctx, plan, size, args, model, optimizer, scheduler, loader, checkpoints, init_from
+    )
+    return trainer, latest
+
+
+def resume(trainer: Trainer, checkpoint: Path) -> None:
+    """Restore every piece from `checkpoint` and continue at its step.
+
+    The schedule's shape stays this run's (max_steps may have been raised to extend training):
+    only the position in it comes from the checkpoint (state.py, SchedulerState).
+    """
+    state = trainer.checkpoints.load(checkpoint, trainer.model, trainer.optimizer, trainer.pieces())
+    trainer.step, trainer.tokens = int(state["step"]), int(state["tokens"])
+
+
+def train_step(trainer: Trainer) -> StepStats:
+    """One optimizer step over this rank's micro-batches; the loss is the mean over all ranks."""
+    started = time.perf_counter()
+    ctx, model, optimizer = trainer.ctx, trainer.model, trainer.optimizer
+    autocast = (
+        torch.autocast("cpu", dtype=torch.bfloat16)
+        if trainer.tc.precision == "bf16" and ctx.device.type == "cpu"
+        else contextlib.nullcontext()
+    )
+    tp_loss = loss_parallel if ctx.tp_size > 1 else contextlib.nullcontext
+    micro_batches = trainer.loader.next_step()
+    loss_sum = torch.zeros((), device=ctx.device)
+    for inputs, targets in micro_batches:
+        with autocast, tp_loss():
+            loss = model(inputs.to(ctx.device), targets=targets.to(ctx.device))
+            (loss / len(micro_batches)).backward()
+        loss_sum += full_tensor(loss.detach()).float()
+    grad_norm = full_tensor(
+        torch.nn.utils.clip_grad_norm_(model.parameters(), trainer.tc.grad_clip)
+    )
+    lr = optimizer.param_groups[0]["lr"]
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    trainer.scheduler.step()
+    mean_loss = loss_sum / len(micro_batches)
+    dist.all_reduce(mean_loss)
+    trainer.step += 1
+    trainer.tokens += trainer.plan.global_batch_seqs * trainer.plan.seq_len
+    seconds = time.perf_counter() - started
+    return StepStats(mean_loss.item() / ctx.world_size, float(grad_norm), lr, seconds)
+
+
+def full_tensor(value: torch.Tensor) -> torch.Tensor:
+    """The whole value of a loss or norm: under tensor parallelism a replicated DTensor."""
+    return value.full_tensor() if isinstance(value, DTensor) else value
+
+
+def save(trainer: Trainer) -> Path:
+    """Start the checkpoint of the current step (written in the background when async)."""
+    trainer_state = {
+        "step": trainer.step,
+        "tokens": trainer.tokens,
+        "total_steps": trainer.plan.total_steps,
+        "world_size": trainer.ctx.world_size,
+        "tp": trainer.ctx.tp_size,
+        "size": trainer.size,
+        "init_from": trainer.init_from,
+    }
+    return trainer.checkpoints.save(
+        trainer.step, trainer.model, trainer.optimizer, trainer_state, trainer.pieces()
+    )
+
+
+def _train(
+    tc: TrainConfig,
+    ctx: DistContext,
+    size: str,
+    tokens_dir: Path,
+    manifest: TokenManifest,
+    train_dir: Path,
+    steps: int | None,
+    resume_run: bool,
+    seed: int,
+) -> TrainResult:
+    latest = latest_checkpoint(train_dir) if resume_run else None
+    trainer, latest = build(tc, ctx, size, tokens_dir, manifest, train_dir, seed, latest)
     if latest is not None:
-        state = checkpoints.load(latest, model, optimizer)
-        # Keep this run's schedule (max_steps may have been raised to extend training): only
-        # the position in it comes from the checkpoint.
-        scheduler_state = dict(state["scheduler"])
-        scheduler_state["lr_lambdas"] = [None] * len(scheduler.lr_lambdas)
-        scheduler.load_state_dict(scheduler_state)
-        for group, base_lr, schedule in zip(
-            optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas, strict=True
-        ):
-            group["lr"] = base_lr * schedule(scheduler.last_epoch)
-        loader.load_state_dict(state["loader"])
-        start_step, tokens_seen = int(state["step"]), int(state["tokens"])
+        resume(trainer, latest)
+    plan, start_step = trainer.plan, trainer.step
     stop = min(steps, plan.total_steps) if steps is not None else plan.total_steps
     if start_step >= stop and (train_dir / "manifest.json").exists():
         # Already trained this far: touch nothing (metrics, manifest, checkpoints), so that a
         # second `llamapipe run` does no work and rewrites no file.
+        trainer.checkpoints.close()
         return TrainResult(
             train_dir, start_step, start_step, plan.total_steps, last_checkpoint=latest
-        )
-
-    n_params = count_parameters(model)
-    step_flops_per_token = flops_per_token(args, plan.seq_len)
-    peak = (tc.peak_flops or device_peak_flops(ctx.device, tc.precision)) * ctx.world_size
-    logger = None
-    if ctx.is_main:
-        tb_dir = train_dir / "tensorboard" if tc.tensorboard else None
-        logger = MetricsLogger(
-            train_dir / "metrics.jsonl", plan.total_steps, tc.display, tb_dir, start_step
         )
     result = TrainResult(
         train_dir,
@@ -282,80 +384,58 @@ def _train(
         start_step,
         plan.total_steps,
         last_checkpoint=latest,
-        init_from=init_from,
+        init_from=trainer.init_from,
     )
-    autocast = (
-        torch.autocast("cpu", dtype=torch.bfloat16)
-        if tc.precision == "bf16" and ctx.device.type == "cpu"
-        else contextlib.nullcontext()
-    )
-    tp_loss = loss_parallel if ctx.tp_size > 1 else contextlib.nullcontext
-    tokens_per_step = plan.global_batch_seqs * plan.seq_len
-    model.train()
+    logger = None
+    if ctx.is_main:
+        tb_dir = train_dir / "tensorboard" if tc.tensorboard else None
+        logger = MetricsLogger(
+            train_dir / "metrics.jsonl", plan.total_steps, tc.display, tb_dir, start_step
+        )
+    trainer.model.train()
     try:
-        for step in range(start_step, stop):
-            started = time.perf_counter()
-            micro_batches = loader.next_step()
-            loss_sum = torch.zeros((), device=ctx.device)
-            for inputs, targets in micro_batches:
-                with autocast, tp_loss():
-                    loss = model(inputs.to(ctx.device), targets=targets.to(ctx.device))
-                    (loss / len(micro_batches)).backward()
-                loss = loss.detach()
-                if isinstance(loss, DTensor):  # tensor parallel: a replicated DTensor
-                    loss = loss.full_tensor()
-                loss_sum += loss.float()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            if isinstance(grad_norm, DTensor):
-                grad_norm = grad_norm.full_tensor()
-            lr = optimizer.param_groups[0]["lr"]
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
-            mean_loss = loss_sum / len(micro_batches)
-            dist.all_reduce(mean_loss)
-            mean_loss = mean_loss.item() / ctx.world_size
-            tokens_seen += tokens_per_step
-            elapsed = time.perf_counter() - started
-            done = step + 1
-            if ctx.is_main:
-                result.losses.append(mean_loss)
-            if logger is not None and (done % tc.log_every == 0 or done == stop):
-                tokens_per_s = tokens_per_step / elapsed
-                logger.log(
-                    {
-                        "step": done,
-                        "loss": mean_loss,
-                        "lr": lr,
-                        "grad_norm": float(grad_norm),
-                        "tokens": tokens_seen,
-                        "tokens_per_s": tokens_per_s,
-                        "mfu": tokens_per_s * step_flops_per_token / peak,
-                        "memory_gib": memory_gib(ctx.device),
-                        "step_time_s": elapsed,
-                    }
-                )
-            result.final_step = done
-            if (tc.checkpoint_every and done % tc.checkpoint_every == 0) or done == stop:
-                trainer_state = {
-                    "step": done,
-                    "tokens": tokens_seen,
-                    "total_steps": plan.total_steps,
-                    "scheduler": scheduler.state_dict(),
-                    "loader": loader.state_dict(),
-                    "world_size": ctx.world_size,
-                    "tp": ctx.tp_size,
-                    "size": size,
-                    "init_from": init_from,
-                }
-                result.last_checkpoint = checkpoints.save(done, model, optimizer, trainer_state)
-        checkpoints.close()
+        _run_steps(trainer, stop, result, logger)
+        trainer.checkpoints.close()
     finally:
         if logger is not None:
             logger.close()
     if ctx.is_main and (result.losses or not (train_dir / "manifest.json").exists()):
-        _write_manifest(train_dir, tc, plan, args.to_dict(), n_params, result, tokens_seen, ctx)
+        n_params = count_parameters(trainer.model)
+        _write_manifest(train_dir, tc, plan, trainer.args.to_dict(), n_params, result, trainer)
     return result
+
+
+def _run_steps(
+    trainer: Trainer, stop: int, result: TrainResult, logger: MetricsLogger | None
+) -> None:
+    """train_step up to global step `stop`, logging and checkpointing on the config's cadence."""
+    tc, ctx, plan = trainer.tc, trainer.ctx, trainer.plan
+    step_flops_per_token = flops_per_token(trainer.args, plan.seq_len)
+    peak = (tc.peak_flops or device_peak_flops(ctx.device, tc.precision)) * ctx.world_size
+    tokens_per_step = plan.global_batch_seqs * plan.seq_len
+    while trainer.step < stop:
+        stats = train_step(trainer)
+        done = trainer.step
+        if ctx.is_main:
+            result.losses.append(stats.loss)
+        if logger is not None and (done % tc.log_every == 0 or done == stop):
+            tokens_per_s = tokens_per_step / stats.seconds
+            logger.log(
+                {
+                    "step": done,
+                    "loss": stats.loss,
+                    "lr": stats.lr,
+                    "grad_norm": stats.grad_norm,
+                    "tokens": trainer.tokens,
+                    "tokens_per_s": tokens_per_s,
+                    "mfu": tokens_per_s * step_flops_per_token / peak,
+                    "memory_gib": memory_gib(ctx.device),
+                    "step_time_s": stats.seconds,
+                }
+            )
+        result.final_step = done
+        if (tc.checkpoint_every and done % tc.checkpoint_every == 0) or done == stop:
+            result.last_checkpoint = save(trainer)
 
 
 def _write_manifest(
@@ -365,9 +445,9 @@ def _write_manifest(
     model_args: dict[str, Any],
     n_params: int,
     result: TrainResult,
-    tokens_seen: int,
-    ctx: DistContext,
+    trainer: Trainer,
 ) -> None:
+    ctx = trainer.ctx
     manifest = {
         "stage": f"train/{plan.size}",
         "size": plan.size,
@@ -375,7 +455,7 @@ def _write_manifest(
         "parameters": n_params,
         "step": result.final_step,
         "total_steps": plan.total_steps,
-        "tokens": tokens_seen,
+        "tokens": trainer.tokens,
         "seq_len": plan.seq_len,
         "global_batch_sequences": plan.global_batch_seqs,
         "world_size": ctx.world_size,
