@@ -164,6 +164,52 @@ class TrainingEstimate:
     throughput_assumption: str = ""
 
 
+def _check_plan_arguments(
+    gpus: int,
+    gpu: str,
+    tp: int,
+    mfu: float | None,
+    tokens_per_gpu_s: float | None,
+    throughput: str,
+) -> None:
+    if tokens_per_gpu_s is not None and mfu is not None:
+        raise ValueError("give either a throughput in tokens/s/GPU or an MFU, not both")
+    if throughput not in THROUGHPUT_ASSUMPTIONS:
+        raise ValueError(
+            f"unknown throughput assumption {throughput!r}; choose one of "
+            f"{', '.join(THROUGHPUT_ASSUMPTIONS)} (or give --mfu / --tokens-per-gpu-s)"
+        )
+    if gpu not in GPUS:
+        raise ValueError(f"unknown GPU {gpu!r}; known: {', '.join(GPUS)}")
+    if gpus % tp:
+        raise ValueError(f"--gpus {gpus} is not divisible by --tp {tp}")
+
+
+def _assumed_mfu(
+    size: str,
+    fpt: float,
+    spec: GpuSpec,
+    mfu: float | None,
+    tokens_per_gpu_s: float | None,
+    throughput: str,
+) -> tuple[float, str]:
+    """The MFU the estimate assumes, and where it comes from (see plan_training)."""
+    if tokens_per_gpu_s is not None:
+        if tokens_per_gpu_s <= 0:
+            raise ValueError(f"tokens per second per GPU must be positive, got {tokens_per_gpu_s}")
+        return (
+            tokens_per_gpu_s * fpt / spec.bf16_flops,
+            f"given: {tokens_per_gpu_s:,.0f} tokens/s/GPU",
+        )
+    if mfu is not None:
+        if not 0 < mfu <= 1:
+            raise ValueError(f"MFU must be in (0, 1], got {mfu}")
+        return mfu, "given MFU"
+    if throughput == "table15":
+        return table15_mfu(size), f"Table 15's {size} row (GPU-hours / tokens)"
+    return paper_mfu(), "the paper's 65B: 380 tokens/s/GPU on A100"
+
+
 def plan_training(
     size: str,
     gpus: int = 2048,
@@ -182,36 +228,14 @@ def plan_training(
     else ``throughput``: "paper-65b" (the 65B's 380 tokens/s/GPU as an MFU, for any size) or
     "table15" (the MFU Table 15 implies for this very size; 7b..65b only).
     """
-    if tokens_per_gpu_s is not None and mfu is not None:
-        raise ValueError("give either a throughput in tokens/s/GPU or an MFU, not both")
-    if throughput not in THROUGHPUT_ASSUMPTIONS:
-        raise ValueError(
-            f"unknown throughput assumption {throughput!r}; choose one of "
-            f"{', '.join(THROUGHPUT_ASSUMPTIONS)} (or give --mfu / --tokens-per-gpu-s)"
-        )
-    if gpu not in GPUS:
-        raise ValueError(f"unknown GPU {gpu!r}; known: {', '.join(GPUS)}")
-    if gpus % tp:
-        raise ValueError(f"--gpus {gpus} is not divisible by --tp {tp}")
+    _check_plan_arguments(gpus, gpu, tp, mfu, tokens_per_gpu_s, throughput)
     preset = get_preset(size)
     spec = GPUS[gpu]
     args = preset.args
     seq = seq_len or args.max_seq_len
     n_params = count_parameters(args)
     fpt = flops_per_token(args, seq)
-    if tokens_per_gpu_s is not None:
-        if tokens_per_gpu_s <= 0:
-            raise ValueError(f"tokens per second per GPU must be positive, got {tokens_per_gpu_s}")
-        rate = tokens_per_gpu_s * fpt / spec.bf16_flops
-        assumption = f"given: {tokens_per_gpu_s:,.0f} tokens/s/GPU"
-    elif mfu is not None:
-        if not 0 < mfu <= 1:
-            raise ValueError(f"MFU must be in (0, 1], got {mfu}")
-        rate, assumption = mfu, "given MFU"
-    elif throughput == "table15":
-        rate, assumption = table15_mfu(size), f"Table 15's {size} row (GPU-hours / tokens)"
-    else:
-        rate, assumption = paper_mfu(), "the paper's 65B: 380 tokens/s/GPU on A100"
+    rate, assumption = _assumed_mfu(size, fpt, spec, mfu, tokens_per_gpu_s, throughput)
     dp = gpus // tp
     memory = estimate_memory(args, n_params, dp, tp, activation_checkpointing, micro_batch, seq)
     tokens_per_gpu_s = spec.bf16_flops * rate / fpt
