@@ -213,21 +213,7 @@ def _run_stage(
     stage_dir = run_dir / spec.name
     start = time.perf_counter()
     plan = _make_plan(spec, run_dir)
-    manifest = read_manifest(stage_dir)
-    markers = read_markers(stage_dir)
-
-    if manifest is not None or markers:
-        reason = _stale_reason(manifest, plan) if manifest is not None else ""
-        if reason and not force:
-            raise StageError(
-                f"stage {spec.name} is stale ({reason}) at {stage_dir}; "
-                "re-run with --force to rebuild it"
-            )
-        if reason:
-            console.print(f"[yellow]{spec.name}[/]: rebuilding ({reason})")
-            clear_stage(stage_dir)
-            manifest, markers = None, {}
-
+    manifest, markers = _unless_stale(spec, stage_dir, plan, force, console)
     pending = [
         s
         for s in plan.shards
@@ -240,34 +226,15 @@ def _run_stage(
 
     stage_dir.mkdir(parents=True, exist_ok=True)
     _write_manifest(spec, stage_dir, plan, complete=False, extra={"started": time.time()})
-
-    tasks = [
-        ShardTask(
-            stage_name=spec.name,
-            stage_dir=str(stage_dir),
-            run_dir=str(run_dir),
-            config=spec.config,
-            process=spec.process,
-            shard=s,
-            fingerprint=plan.fingerprints[s.index],
-            seed=seed,
-            strict=strict,
-        )
-        for s in pending
-    ]
+    tasks = [_shard_task(spec, run_dir, plan, s, seed, strict) for s in pending]
     failed = _execute(spec, tasks, executor, workers, retries, run_dir, console, executor_options)
 
-    markers = read_markers(stage_dir)
-    shard_markers = [markers[s.index] for s in plan.shards if s.index in markers]
-    counters = Counters()
-    for marker in shard_markers:
-        counters.merge(marker.get("counters", {}))
+    shard_markers, counters = _merged_markers(stage_dir, plan)
     result = StageResult(
         spec.name, stage_dir, False, len(plan.shards), len(tasks), failed, counters
     )
     if failed:
         _write_stats(stage_dir, spec, counters, failed)
-        result.seconds = time.perf_counter() - start
         lines = "; ".join(f"shard {f.index:05d}: {f.error}" for f in failed[:5])
         raise StageError(
             f"stage {spec.name}: {len(failed)} of {len(plan.shards)} shards failed after "
@@ -276,7 +243,6 @@ def _run_stage(
 
     finalize_outputs: list[str] = []
     if spec.finalize is not None:
-        before = _list_files(stage_dir)
         fctx = FinalizeContext(
             stage_name=spec.name,
             stage_dir=stage_dir,
@@ -287,15 +253,7 @@ def _run_stage(
             shard_markers=shard_markers,
             counters=counters,
         )
-        try:
-            spec.finalize(fctx)
-        except OSError as exc:
-            if is_disk_full(exc):
-                raise disk_full_error(stage_dir, exc) from exc
-            raise
-        finalize_outputs = sorted(_list_files(stage_dir) - before)
-        for rel in finalize_outputs:  # complete on disk before the manifest says complete
-            verify_written(stage_dir / rel)
+        finalize_outputs = _finalize(spec, fctx)
 
     result.seconds = time.perf_counter() - start
     shutil.rmtree(stage_dir / ".tmp", ignore_errors=True)
@@ -308,6 +266,72 @@ def _run_stage(
         extra={"finished": time.time(), "finalize_outputs": finalize_outputs},
     )
     return result
+
+
+def _shard_task(
+    spec: StageSpec, run_dir: Path, plan: _Plan, shard: ShardSpec, seed: int, strict: bool
+) -> ShardTask:
+    return ShardTask(
+        stage_name=spec.name,
+        stage_dir=str(run_dir / spec.name),
+        run_dir=str(run_dir),
+        config=spec.config,
+        process=spec.process,
+        shard=shard,
+        fingerprint=plan.fingerprints[shard.index],
+        seed=seed,
+        strict=strict,
+    )
+
+
+def _merged_markers(stage_dir: Path, plan: _Plan) -> tuple[list[dict[str, Any]], Counters]:
+    """The markers of the planned shards that finished, in plan order, and their counters
+    summed."""
+    markers = read_markers(stage_dir)
+    shard_markers = [markers[s.index] for s in plan.shards if s.index in markers]
+    counters = Counters()
+    for marker in shard_markers:
+        counters.merge(marker.get("counters", {}))
+    return shard_markers, counters
+
+
+def _unless_stale(
+    spec: StageSpec, stage_dir: Path, plan: _Plan, force: bool, console: Console
+) -> tuple[dict[str, Any] | None, dict[int, dict[str, Any]]]:
+    """The stage's manifest and shard markers, once it is known not to be stale: a stale stage
+    is refused, or with `force` cleared (then there is neither manifest nor marker)."""
+    manifest = read_manifest(stage_dir)
+    markers = read_markers(stage_dir)
+    if manifest is None and not markers:
+        return manifest, markers
+    reason = _stale_reason(manifest, plan) if manifest is not None else ""
+    if reason and not force:
+        raise StageError(
+            f"stage {spec.name} is stale ({reason}) at {stage_dir}; "
+            "re-run with --force to rebuild it"
+        )
+    if reason:
+        console.print(f"[yellow]{spec.name}[/]: rebuilding ({reason})")
+        clear_stage(stage_dir)
+        return None, {}
+    return manifest, markers
+
+
+def _finalize(spec: StageSpec, fctx: FinalizeContext) -> list[str]:
+    """Run the stage's finalize step; the files it wrote, each checked complete on disk
+    before the manifest may say complete."""
+    assert spec.finalize is not None
+    before = _list_files(fctx.stage_dir)
+    try:
+        spec.finalize(fctx)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(fctx.stage_dir, exc) from exc
+        raise
+    outputs = sorted(_list_files(fctx.stage_dir) - before)
+    for rel in outputs:
+        verify_written(fctx.stage_dir / rel)
+    return outputs
 
 
 def _list_files(stage_dir: Path) -> set[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from sentencepiece import sentencepiece_model_pb2
 
@@ -70,59 +71,17 @@ def build_tokenizer_json(model_path: Path) -> dict:
     mergeable = {p.piece for p in proto.pieces if p.type in (_NORMAL, _USER_DEFINED)}
     merges = _bpe_merges(vocab, mergeable)
 
-    specials = [(i, p.piece) for i, p in enumerate(proto.pieces) if p.type in (_UNKNOWN, _CONTROL)]
     unk_piece = next((p.piece for p in proto.pieces if p.type == _UNKNOWN), None)
-    added_tokens = [
-        {
-            "id": i,
-            "content": piece,
-            "single_word": False,
-            "lstrip": False,
-            "rstrip": False,
-            "normalized": False,
-            "special": True,
-        }
-        for i, piece in specials
-    ]
-    normalizers: list[dict] = []
-    if proto.normalizer_spec.add_dummy_prefix:
-        normalizers.append({"type": "Prepend", "prepend": _SPACE})
-    normalizers.append({"type": "Replace", "pattern": {"String": " "}, "content": _SPACE})
-    decoders: list[dict] = [
-        {"type": "Replace", "pattern": {"String": _SPACE}, "content": " "},
-        {"type": "ByteFallback"},
-        {"type": "Fuse"},
-    ]
-    if proto.normalizer_spec.add_dummy_prefix:
-        decoders.append({"type": "Strip", "content": " ", "start": 1, "stop": 0})
-
-    bos = proto.trainer_spec.bos_piece if proto.trainer_spec.bos_id >= 0 else None
-    post_processor = None
-    if bos is not None:
-        bos_id = proto.trainer_spec.bos_id
-        post_processor = {
-            "type": "TemplateProcessing",
-            "single": [
-                {"SpecialToken": {"id": bos, "type_id": 0}},
-                {"Sequence": {"id": "A", "type_id": 0}},
-            ],
-            "pair": [
-                {"SpecialToken": {"id": bos, "type_id": 0}},
-                {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": bos, "type_id": 1}},
-                {"Sequence": {"id": "B", "type_id": 1}},
-            ],
-            "special_tokens": {bos: {"id": bos, "ids": [bos_id], "tokens": [bos]}},
-        }
+    dummy_prefix = proto.normalizer_spec.add_dummy_prefix
     return {
         "version": "1.0",
         "truncation": None,
         "padding": None,
-        "added_tokens": added_tokens,
-        "normalizer": {"type": "Sequence", "normalizers": normalizers},
+        "added_tokens": _added_tokens(proto),
+        "normalizer": {"type": "Sequence", "normalizers": _normalizers(dummy_prefix)},
         "pre_tokenizer": None,
-        "post_processor": post_processor,
-        "decoder": {"type": "Sequence", "decoders": decoders},
+        "post_processor": _bos_template(proto),
+        "decoder": {"type": "Sequence", "decoders": _decoders(dummy_prefix)},
         "model": {
             "type": "BPE",
             "dropout": None,
@@ -135,6 +94,63 @@ def build_tokenizer_json(model_path: Path) -> dict:
             "vocab": vocab,
             "merges": merges,
         },
+    }
+
+
+def _added_tokens(proto: Any) -> list[dict]:
+    """The unknown and control pieces, as special tokens the HF pipeline never splits."""
+    return [
+        {
+            "id": i,
+            "content": p.piece,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": True,
+        }
+        for i, p in enumerate(proto.pieces)
+        if p.type in (_UNKNOWN, _CONTROL)
+    ]
+
+
+def _normalizers(dummy_prefix: bool) -> list[dict]:
+    """SentencePiece's normalisation as HF steps: the dummy prefix, then spaces as U+2581."""
+    steps: list[dict] = [{"type": "Prepend", "prepend": _SPACE}] if dummy_prefix else []
+    steps.append({"type": "Replace", "pattern": {"String": " "}, "content": _SPACE})
+    return steps
+
+
+def _decoders(dummy_prefix: bool) -> list[dict]:
+    """The inverse: U+2581 back to spaces, byte pieces back to bytes, the prefix stripped."""
+    steps: list[dict] = [
+        {"type": "Replace", "pattern": {"String": _SPACE}, "content": " "},
+        {"type": "ByteFallback"},
+        {"type": "Fuse"},
+    ]
+    if dummy_prefix:
+        steps.append({"type": "Strip", "content": " ", "start": 1, "stop": 0})
+    return steps
+
+
+def _bos_template(proto: Any) -> dict | None:
+    """BOS before each sequence, as SentencePiece's encoder with add_bos does; None: no BOS."""
+    if proto.trainer_spec.bos_id < 0:
+        return None
+    bos, bos_id = proto.trainer_spec.bos_piece, proto.trainer_spec.bos_id
+    return {
+        "type": "TemplateProcessing",
+        "single": [
+            {"SpecialToken": {"id": bos, "type_id": 0}},
+            {"Sequence": {"id": "A", "type_id": 0}},
+        ],
+        "pair": [
+            {"SpecialToken": {"id": bos, "type_id": 0}},
+            {"Sequence": {"id": "A", "type_id": 0}},
+            {"SpecialToken": {"id": bos, "type_id": 1}},
+            {"Sequence": {"id": "B", "type_id": 1}},
+        ],
+        "special_tokens": {bos: {"id": bos, "ids": [bos_id], "tokens": [bos]}},
     }
 
 
