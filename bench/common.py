@@ -87,21 +87,14 @@ def ensure_venv(
             subprocess.run(
                 [_python311(), "-m", "venv", str(venv)], check=True, capture_output=True, text=True
             )
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                *requirements,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-        )
+        for args in [requirements, *then]:
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=1200,
+            )
     except subprocess.CalledProcessError as exc:
         raise BaselineUnavailable(
             f"baseline '{name}': {' '.join(map(str, exc.cmd[:4]))} failed: "
