@@ -11,6 +11,7 @@ Each shard writes ``shards/<index>.parquet`` and, for the CommonCrawl reference 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,25 +117,9 @@ def process_dump(ctx: ShardContext) -> None:
     def on_error(record: str | None, message: str) -> None:
         ctx.counters.error(path, record, message)
 
-    byte_range = ctx.shard.params.get("byte_range")
-    override = cfg.language_override or None
-    if byte_range:
-        try:
-            siteinfo = read_siteinfo(path)
-        except InputError as exc:
-            if ctx.strict:
-                raise
-            ctx.counters.error(path, None, str(exc).removeprefix(f"{path}: "))
-            return
-        dump = MediaWikiDump(
-            path,
-            on_error=on_error,
-            byte_range=(byte_range[0], byte_range[1]),
-            siteinfo=siteinfo,
-            language=override,
-        )
-    else:
-        dump = MediaWikiDump(path, on_error=on_error, language=override)
+    dump = _open_dump(ctx, cfg, path, on_error)
+    if dump is None:
+        return
     refs_file = None
     if cfg.collect_refs:
         refs_file = open(ctx.output(f"refs/{ctx.shard.name}.jsonl"), "w", encoding="utf-8")
@@ -192,6 +177,35 @@ def process_dump(ctx: ShardContext) -> None:
             ctx.counters.removed(
                 f"language_not_selected:{skipped}", dump.pages_seen - skipped_pages
             )
+
+
+def _open_dump(
+    ctx: ShardContext,
+    cfg: WikipediaStageConfig,
+    path: str,
+    on_error: Callable[[str | None, str], None],
+) -> MediaWikiDump | None:
+    """The shard's dump reader: the whole file, or its byte range (which needs the file's
+    <siteinfo>, read from its head). None when that head is unreadable (counted as an error,
+    unless strict)."""
+    byte_range = ctx.shard.params.get("byte_range")
+    override = cfg.language_override or None
+    if not byte_range:
+        return MediaWikiDump(path, on_error=on_error, language=override)
+    try:
+        siteinfo = read_siteinfo(path)
+    except InputError as exc:
+        if ctx.strict:
+            raise
+        ctx.counters.error(path, None, str(exc).removeprefix(f"{path}: "))
+        return None
+    return MediaWikiDump(
+        path,
+        on_error=on_error,
+        byte_range=(byte_range[0], byte_range[1]),
+        siteinfo=siteinfo,
+        language=override,
+    )
 
 
 def _raw_document(page: WikiPage) -> Document:
