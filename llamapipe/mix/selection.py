@@ -112,9 +112,10 @@ class SourceSplit:
         labels[_isin_sorted(index.split_key, self.duplicate_keys)] = DUPLICATE
         return labels
 
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f"{self.source}.npz", "wb") as out:
+    def save(self, path: Path) -> None:
+        """Write to `path` as given (no ".npz" added: a finalize step's temporary name); it is
+        read back from `<folder>/<source>.npz` by `load`."""
+        with open(path, "wb") as out:
             np.savez(
                 out,
                 valid_threshold=np.array(

@@ -88,7 +88,8 @@ def write_splits(ctx: FinalizeContext) -> None:
             twin_keys=twins,
         )
         ctx.counters.add(f"held_out_skipped_twins:{source}", int(result.twin_keys.size))
-        result.save(ctx.stage_dir / SPLITS_DIR)
+        with ctx.output(f"{SPLITS_DIR}/{source}.npz") as tmp:
+            result.save(tmp)
 
 
 def source_splits(run_dir: Path, sources: list[str]) -> dict[str, SourceSplit]:
