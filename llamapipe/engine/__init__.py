@@ -1,6 +1,6 @@
 """The stage engine: shards, markers, manifests, fingerprints, executors, progress.
 
-See DESIGN.md "The run directory" for the rules this package implements.
+See README.md "Architecture" and "The run directory" for the rules this package implements.
 """
 
 from llamapipe.engine.executors import EXECUTOR_KINDS, make_executor

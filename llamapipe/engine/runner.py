@@ -1,6 +1,6 @@
 """Running a stage: decide what is done, what is stale, run the rest, record what happened.
 
-The rules (DESIGN.md, "The run directory"):
+The rules (README.md, "Architecture"):
 - a shard whose marker carries the current fingerprint is done and is never redone;
 - a stage whose config, inputs or upstream outputs changed is stale: it is reported and
   refused, never silently mixed with new shards, until the user asks for --force;
