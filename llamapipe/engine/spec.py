@@ -119,7 +119,7 @@ class ShardContext:
     def upstream_dir(self, stage_name: str) -> Path:
         return self.run_dir / stage_name
 
-    def filter_runner(self, filters: Sequence[Filter]) -> ClosingFilterRunner:
+    def filter_runner(self, filters: Sequence[Filter]) -> FilterRunner:
         """A FilterRunner over `filters` counting into this shard, writing removed documents to
         removed/<shard>.parquet when the stage config says `write_removed` (close it, or use it
         as a context manager, to finish that file)."""
@@ -128,7 +128,7 @@ class ShardContext:
         removed = None
         if _config_flag(self.config, "write_removed"):
             removed = RemovedWriter(self.output(f"{REMOVED_DIR}/{self.shard.name}.parquet"))
-        return ClosingFilterRunner(filters, self.counters, removed)
+        return FilterRunner(filters, self.counters, removed)
 
     def document_writer(self, relpath: str | None = None) -> CountingDocumentWriter:
         """A DocumentWriter at shards/<index>.parquet that also counts docs_out and bytes_out;
@@ -146,20 +146,6 @@ def _config_flag(config: Any, key: str) -> bool:
     if isinstance(config, dict):
         return bool(config.get(key, False))
     return bool(getattr(config, key, False))
-
-
-class ClosingFilterRunner(FilterRunner):
-    """A FilterRunner that owns its removed writer: closing the runner finishes the file."""
-
-    def close(self) -> None:
-        if self.removed is not None:
-            self.removed.close()
-
-    def __enter__(self) -> ClosingFilterRunner:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class CountingDocumentWriter:

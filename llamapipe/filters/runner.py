@@ -58,6 +58,17 @@ class FilterRunner:
         if self.removed is not None:
             self.removed.write(doc, filter_name, rejection.reason, rejection.score)
 
+    def close(self) -> None:
+        """Finish the removed writer's file, if there is one (the runner owns it)."""
+        if self.removed is not None:
+            self.removed.close()
+
+    def __enter__(self) -> FilterRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def run(self, docs: Iterable[Document]) -> Iterable[Document]:
         """The documents every filter keeps, in order."""
         for doc in docs:
