@@ -155,33 +155,15 @@ def stage_configs(
         languages=scored_languages,
         lid_threshold=lm.cutoff_lid_threshold,
         lid_model=section.lid_model,
-        lm=ModelsLMConfig(
-            models_dir=lm.models_dir,
+        lm=ModelsLMConfig.from_section(
+            lm,
             cutoffs=None if lm.cutoffs is None else {k: tuple(v) for k, v in lm.cutoffs.items()},
-            percentiles=tuple(lm.percentiles),
-            perplexity_unit=lm.perplexity_unit,
-            cutoff_sample_docs=lm.cutoff_sample_docs,
-            order=lm.order,
-            sp_vocab_size=lm.sp_vocab_size,
-            max_train_docs=lm.max_train_docs,
-            lmplz_memory=lm.lmplz_memory,
         ),
     )
     clf = section.classifier
     training = classified = None
     if clf.enabled:
-        training = ClassifierTrainingConfig(
-            languages=scored_languages,
-            train_lid_threshold=clf.train_lid_threshold,
-            train_buckets=tuple(clf.train_buckets),
-            min_ref_pages=clf.min_ref_pages,
-            max_positives=clf.max_positives,
-            epoch=clf.epoch,
-            lr=clf.lr,
-            word_ngrams=clf.word_ngrams,
-            dim=clf.dim,
-            bucket=clf.bucket,
-        )
+        training = ClassifierTrainingConfig.from_section(clf, languages=scored_languages)
         classified = ClassifiedConfig(languages=scored_languages)
     return CommonCrawlStageConfigs(
         hashes=HashesConfig(**wet),
