@@ -19,9 +19,14 @@ between sizes and the fixed cost (intercept of a least-squares line through CPU 
   >= 300-character record of the size's WET files, one ingest shard per WET file), with a
   tokenizer trained untimed on the 1x text.
 
+Each size and worker count runs `--repeats` times (default 3), 1 and 2 workers alternating, so
+that a slow spell of the machine touches both sides of a pair; the speedup is the median of the
+paired ratios, the other figures the medians of the repeats (every repeat is kept in the JSON).
+
 Targets: 2 workers vs 1 on the 16x input >= 1.8x (wall), for both. Results:
 bench/results/scale.json and the plot bench/results/scale.png.
-Usage: python -m bench.bench_scale [--sizes 1,4,16,64] [--workers 1,2] [--skip-tokenize]
+Usage: python -m bench.bench_scale [--sizes 1,4,16,64] [--workers 1,2] [--repeats 3]
+       [--skip-tokenize]
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -247,14 +253,20 @@ def prepare_tokenize(work: Path, inputs: list[Path], tag: str, tokenizer_from: P
 
 
 def encode_main(run_dir: Path, text_dir: Path, workers: int) -> None:
-    """Child process: the encode stage alone, from scratch, with `workers` pool workers."""
-    from llamapipe.engine import run_stage
+    """Child process: the encode stage alone, from scratch, with `workers` pool workers, run
+    as `llamapipe tokenize` runs its stages: the forkserver started first (llamapipe/launch.py),
+    then engine.run_stages."""
+    if workers > 1:
+        from llamapipe.pool_start import start_forkserver
+
+        start_forkserver()
+    from llamapipe.engine import run_stages
     from llamapipe.tokenizer import layout
 
     _ingest, stages = _token_stages(run_dir, str(text_dir / "*.json.gz"))
     spec = stages[layout.source_stage("c4")]
     shutil.rmtree(run_dir / spec.name, ignore_errors=True)
-    run_stage(spec, run_dir, executor="pool", workers=workers, console=QUIET)
+    run_stages([spec], run_dir, executor="pool", workers=workers, console=QUIET)
 
 
 def run_encode(run_dir: Path, text_dir: Path, workers: int) -> dict:
@@ -331,6 +343,42 @@ def fit(rows: list[dict]) -> dict:
     return out
 
 
+def median_rows(rows: list[dict]) -> list[dict]:
+    """One row per (stage, size, workers): the first repeat's, with the median wall and CPU
+    over the repeats (and every repeat's figures beside them)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["stage"], row["size"], row["workers"]), []).append(row)
+    out = []
+    for group in groups.values():
+        walls = [r["wall_s"] for r in group]
+        cpus = [r["cpu_s"] for r in group]
+        row = dict(group[0])
+        row.pop("repeat", None)
+        row.update(
+            wall_s=round(statistics.median(walls), 4),
+            cpu_s=round(statistics.median(cpus), 4),
+            repeats=len(group),
+            wall_s_all=walls,
+            cpu_s_all=cpus,
+        )
+        cpu = row["cpu_s"]
+        row["pages_per_s_per_core"] = round(row["pages"] / cpu, 1) if cpu else None
+        row["pages_per_s_wall"] = round(row["pages"] / row["wall_s"], 1)
+        out.append(row)
+    return out
+
+
+def paired_speedups(rows: list[dict], stage: str, size: int) -> list[float]:
+    """1-worker wall / 2-worker wall of each repeat: the two runs of a pair ran back to back,
+    so a slow spell of the machine touches both (timing varies by up to 45% between runs)."""
+    by_repeat: dict[int, dict[int, float]] = {}
+    for r in rows:
+        if r["stage"] == stage and r["size"] == size:
+            by_repeat.setdefault(r.get("repeat", 0), {})[r["workers"]] = r["wall_s"]
+    return [w[1] / w[2] for w in by_repeat.values() if 1 in w and 2 in w]
+
+
 def plot(rows: list[dict], path: Path, note: str) -> None:
     import matplotlib
 
@@ -405,23 +453,23 @@ def report(rows: list[dict], args: argparse.Namespace, meta: dict, final: bool) 
     started, load_start = meta["started_utc"], meta["loadavg_at_start"]
     log = _log if final else (lambda _msg: None)
     summary: dict = {}
+    medians = median_rows(rows)
     for stage in ("commoncrawl", "tokenize"):
         for workers in worker_counts:
-            sel = [r for r in rows if r["stage"] == stage and r["workers"] == workers]
+            sel = [r for r in medians if r["stage"] == stage and r["workers"] == workers]
             if sel:
                 summary[f"{stage}_{workers}w"] = fit(sel)
         for size in sizes:
-            one = [
-                r for r in rows if r["stage"] == stage and r["size"] == size and r["workers"] == 1
-            ]
-            two = [
-                r for r in rows if r["stage"] == stage and r["size"] == size and r["workers"] == 2
-            ]
-            if one and two:
-                speedup = one[0]["wall_s"] / two[0]["wall_s"]
+            ratios = paired_speedups(rows, stage, size)
+            if ratios:
+                speedup = statistics.median(ratios)
                 summary[f"{stage}_{size}x_speedup_2w_vs_1w"] = round(speedup, 3)
+                summary[f"{stage}_{size}x_speedups_per_repeat"] = [round(r, 3) for r in ratios]
                 target = " (target >= 1.8x)" if size == 16 else ""
-                log(f"ratio {stage} {size}x 2 workers vs 1 (wall): {speedup:.2f}x{target}")
+                log(
+                    f"ratio {stage} {size}x 2 workers vs 1 (wall): {speedup:.2f}x{target}, "
+                    f"median of {len(ratios)} paired runs ({min(ratios):.2f}-{max(ratios):.2f})"
+                )
         for workers in worker_counts:
             fitted = summary.get(f"{stage}_{workers}w", {})
             if "fit_ms_per_page" in fitted:
@@ -434,19 +482,25 @@ def report(rows: list[dict], args: argparse.Namespace, meta: dict, final: bool) 
         "loadavg_at_end": loadavg(),
         "complete": final,
         "rows": rows,
+        "median_rows": medians,
         "summary": summary,
     }
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
         log(f"results: {args.json}")
-    if args.plot and rows:
+    if args.plot and medians:
         plot(
-            rows,
+            medians,
             Path(args.plot),
             f"{started}, {os.cpu_count()} cores, load average at start {load_start[0]}",
         )
         log(f"plot: {args.plot}")
+
+
+def _schedule(worker_counts: list[int], repeats: int) -> list[tuple[int, int]]:
+    """(repeat, workers) in run order: the worker counts alternate within every repeat."""
+    return [(repeat, workers) for repeat in range(repeats) for workers in worker_counts]
 
 
 def main(argv: list[str]) -> None:
@@ -461,6 +515,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--json", default=str(RESULTS))
     parser.add_argument("--plot", default=str(PLOT))
     parser.add_argument("--workdir", default=None, help="keep inputs here (reused across runs)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each size and worker count, alternated"
+    )
     args = parser.parse_args(argv)
     order = [int(s) for s in args.sizes.split(",")]
     sizes = sorted(order)
@@ -471,6 +528,7 @@ def main(argv: list[str]) -> None:
         "cpus": os.cpu_count(),
         "sizes": sizes,
         "workers": worker_counts,
+        "repeats": args.repeats,
     }
     tmp = None
     if args.workdir:
@@ -496,7 +554,7 @@ def main(argv: list[str]) -> None:
             inputs = all_inputs[: 2 * size]
             if not args.skip_cc:
                 pages = sum(len(page_texts(p)) for p in inputs)
-                for workers in worker_counts:
+                for repeat, workers in _schedule(worker_counts, args.repeats):
                     usage = run_cc(work, prep, inputs, workers, f"{size}x-{workers}w")
                     rows.append(
                         _row(
@@ -505,6 +563,7 @@ def main(argv: list[str]) -> None:
                             workers,
                             pages,
                             usage,
+                            repeat=repeat,
                             bytes_in=usage["bytes_in"],
                             bytes_models=usage["bytes_models"],
                             docs_filtered=usage["docs_filtered"],
@@ -524,7 +583,7 @@ def main(argv: list[str]) -> None:
                     if size == 1
                     else prepare_tokenize(work, inputs, f"{size}x", first_tok[0])
                 )
-                for workers in worker_counts:
+                for repeat, workers in _schedule(worker_counts, args.repeats):
                     usage = run_encode(run_dir, text_dir, workers)
                     rows.append(
                         _row(
@@ -533,6 +592,7 @@ def main(argv: list[str]) -> None:
                             workers,
                             pages,
                             usage,
+                            repeat=repeat,
                             text_bytes=nbytes,
                             mb_per_s_per_core=round(nbytes / 1e6 / usage["cpu_s"], 2),
                         )

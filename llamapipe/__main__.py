@@ -1,6 +1,6 @@
-"""Entry point for ``python -m llamapipe``."""
+"""Entry point for ``python -m llamapipe`` (the same as the `llamapipe` script)."""
 
-from llamapipe.cli import main
+from llamapipe.launch import main
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from llamapipe.engine.worker import ShardOutcome, ShardTask, run_shard_task
 from llamapipe.errors import ConfigError
+from llamapipe.pool_start import preload_modules, start_forkserver
 
 EXECUTOR_KINDS = ("inprocess", "pool", "ray", "slurm")
 
@@ -42,52 +43,62 @@ def _adopt_environment(environ: dict[str, str]) -> None:
     os.environ.update(environ)
 
 
-#: Imported once by the forkserver, before it forks any worker, so that each worker starts with
-#: numpy, pyarrow and the engine already loaded instead of importing them itself (about a second
-#: of CPU per worker on a small machine). None of them reads the environment at import time,
-#: so workers still take the driver's environment (`_adopt_environment`).
-FORKSERVER_PRELOAD = ("llamapipe.engine.worker",)
-#: `LLAMAPIPE_POOL_PRELOAD=0` turns preloading off (a benchmark's baseline, or a module that
-#: misbehaves when imported before a fork).
-PRELOAD_ENV = "LLAMAPIPE_POOL_PRELOAD"
+def _stage_modules(processes: Iterable[Callable[..., Any]]) -> list[str]:
+    """The llamapipe modules of these shard functions (with their sources' libraries:
+    fastText, KenLM, SentencePiece...)."""
+    return [
+        module
+        for process in processes
+        if (module := getattr(process, "__module__", None)) and module.startswith("llamapipe.")
+    ]
 
 
-def _preload_modules(tasks: Sequence[ShardTask]) -> list[str]:
-    """The engine plus the modules of the first tasks' shard functions (the stage's source)."""
-    if os.environ.get(PRELOAD_ENV, "1") == "0":
-        return []
-    modules = dict.fromkeys(FORKSERVER_PRELOAD)
-    for task in tasks[:1]:
-        module = getattr(task.process, "__module__", None)
-        if module and module.startswith("llamapipe."):
-            modules[module] = None
-    return list(modules)
+def _preload_modules(processes: Iterable[Callable[..., Any]]) -> list[str]:
+    """What a forkserver started for these shard functions preloads (llamapipe/pool_start.py)."""
+    return preload_modules(_stage_modules(processes))
+
+
+def _ready() -> int:
+    return os.getpid()
 
 
 class PoolExecutor:
     """A local process pool (forkserver: no fork of a process holding threads or locks).
 
-    The forkserver preloads the engine and the first stage's module (FORKSERVER_PRELOAD); it
-    starts once per driver process, so later stages' modules are imported by the workers.
+    Its workers live as long as the executor, so a build that runs several stages with one
+    executor (engine.run_stages) starts them once, and what a worker loaded for one stage (a
+    model, a hash index) stays loaded for the next. `start` brings the forkserver and the
+    workers up ahead of the first stage, while the driver is still planning; the forkserver
+    starts once per driver process and preloads what the first pool asked for.
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
         self._pool: ProcessPoolExecutor | None = None
 
+    def start(self, processes: Sequence[Callable[..., Any]]) -> None:
+        """Start the pool now, preloading the modules of these shard functions, and have every
+        worker spawned (a no-op task each) without waiting for them."""
+        if self._pool is not None:
+            return
+        ctx = multiprocessing.get_context("forkserver")
+        start_forkserver(_stage_modules(processes))
+        # The forkserver is started once per process and its workers inherit *its*
+        # environment, which may predate variables the driver set since (credentials,
+        # endpoints): each worker takes the driver's environment of now.
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_adopt_environment,
+            initargs=(dict(os.environ),),
+        )
+        for _ in range(self.workers):
+            self._pool.submit(_ready)
+
     def run(self, tasks: Sequence[ShardTask]) -> Iterator[tuple[ShardTask, ShardOutcome]]:
         if self._pool is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(_preload_modules(tasks))
-            # The forkserver is started once per process and its workers inherit *its*
-            # environment, which may predate variables the driver set since (credentials,
-            # endpoints): each worker takes the driver's environment of now.
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=ctx,
-                initializer=_adopt_environment,
-                initargs=(dict(os.environ),),
-            )
+            self.start([task.process for task in tasks[:1]])
+        assert self._pool is not None
         futures = {self._pool.submit(run_shard_task, task): task for task in tasks}
         pending = set(futures)
         while pending:

@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from llamapipe import __version__
-from llamapipe.engine.executors import Executor, make_executor
+from llamapipe.engine.executors import Executor, PoolExecutor, make_executor
 from llamapipe.engine.fingerprint import digest, shard_fingerprint
 from llamapipe.engine.progress import ShardProgress
 from llamapipe.engine.spec import Counters, FinalizeContext, ShardSpec, StageSpec
@@ -449,6 +449,9 @@ def _run_stages(specs: Sequence[StageSpec], run_dir: Path, **kwargs: Any) -> lis
         if isinstance(executor, str)
         else executor
     )
+    if isinstance(ex, PoolExecutor):
+        # workers come up (and import every stage's libraries once) while stages are planned
+        ex.start([spec.process for spec in specs])
     results: list[StageResult] = []
     try:
         for spec in specs:
