@@ -253,13 +253,8 @@ def prepare_tokenize(work: Path, inputs: list[Path], tag: str, tokenizer_from: P
 
 
 def encode_main(run_dir: Path, text_dir: Path, workers: int) -> None:
-    """Child process: the encode stage alone, from scratch, with `workers` pool workers, run
-    as `llamapipe tokenize` runs its stages: the forkserver started first (llamapipe/launch.py),
-    then engine.run_stages."""
-    if workers > 1:
-        from llamapipe.pool_start import start_forkserver
-
-        start_forkserver()
+    """The encode stage alone, from scratch, with `workers` pool workers, run as `llamapipe
+    tokenize` runs its stages (engine.run_stages); in a child process (bench/scale_encode.py)."""
     from llamapipe.engine import run_stages
     from llamapipe.tokenizer import layout
 
@@ -276,8 +271,7 @@ def run_encode(run_dir: Path, text_dir: Path, workers: int) -> dict:
         [
             sys.executable,
             "-m",
-            "bench.bench_scale",
-            "--encode",
+            "bench.scale_encode",
             str(run_dir),
             str(text_dir),
             str(workers),
@@ -504,9 +498,6 @@ def _schedule(worker_counts: list[int], repeats: int) -> list[tuple[int, int]]:
 
 
 def main(argv: list[str]) -> None:
-    if argv[:1] == ["--encode"]:
-        encode_main(Path(argv[1]), Path(argv[2]), int(argv[3]))
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1,4,16,64", help="copies of the 2 real shards")
     parser.add_argument("--workers", default="1,2")

@@ -9,6 +9,7 @@ The rules (README.md, "Architecture"):
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -226,7 +227,7 @@ def _run_stage(
 
     stage_dir.mkdir(parents=True, exist_ok=True)
     _write_manifest(spec, stage_dir, plan, complete=False, extra={"started": time.time()})
-    tasks = [_shard_task(spec, run_dir, plan, s, seed, strict) for s in pending]
+    tasks = largest_first([_shard_task(spec, run_dir, plan, s, seed, strict) for s in pending])
     failed = _execute(spec, tasks, executor, workers, retries, run_dir, console, executor_options)
 
     shard_markers, counters = _merged_markers(stage_dir, plan)
@@ -343,6 +344,27 @@ def _list_files(stage_dir: Path) -> set[str]:
         and p.relative_to(stage_dir).parts[0] not in skip
         and p.name not in ("manifest.json", "stats.json")
     }
+
+
+def _local_input_bytes(task: ShardTask) -> int:
+    """The bytes of a shard's local input files (remote ones count 0: no request for this)."""
+    total = 0
+    for path in task.shard.inputs:
+        if "://" in str(path):
+            continue
+        try:
+            total += os.stat(path).st_size
+        except OSError:
+            pass
+    return total
+
+
+def largest_first(tasks: list[ShardTask]) -> list[ShardTask]:
+    """Shards with the most local input first, ties in plan order: with workers pulling shards
+    as they free up, the big ones do not land last on one worker while the others idle (the
+    longest-processing-time-first rule). Outputs do not depend on the order."""
+    sizes = {id(task): _local_input_bytes(task) for task in tasks}
+    return sorted(tasks, key=lambda task: -sizes[id(task)])
 
 
 def _execute(

@@ -3,6 +3,8 @@ llamapipe/pool_start.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from llamapipe.engine import ShardSpec
@@ -35,3 +37,28 @@ def test_preload_is_the_engine_and_the_stage_module(monkeypatch: pytest.MonkeyPa
 def test_preload_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PRELOAD_ENV, "0")
     assert _preload_modules([_task().process]) == []
+
+
+def test_shards_run_largest_local_input_first(tmp_path: Path) -> None:
+    """engine/runner.py `largest_first`: by local input bytes, ties (and remote or missing
+    inputs, which are not probed) in plan order."""
+    from dataclasses import replace
+
+    from llamapipe.engine.runner import largest_first
+
+    sizes = {"a": 10, "b": 300, "c": 300, "d": 20}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+
+    def task(index: int, *inputs: str):
+        return replace(_task(), shard=ShardSpec(index, inputs=tuple(inputs)))
+
+    tasks = [
+        task(0, str(tmp_path / "a")),
+        task(1, "s3://bucket/huge.warc.wet.gz"),
+        task(2, str(tmp_path / "b")),
+        task(3, str(tmp_path / "a"), str(tmp_path / "d")),
+        task(4, str(tmp_path / "c")),
+        task(5, str(tmp_path / "missing")),
+    ]
+    assert [t.shard.index for t in largest_first(tasks)] == [2, 4, 3, 0, 1, 5]
