@@ -20,7 +20,12 @@ from typing import Any
 from rich.console import Console
 
 from llamapipe import __version__
-from llamapipe.engine.executors import Executor, PoolExecutor, make_executor
+from llamapipe.engine.executors import (
+    Executor,
+    InProcessExecutor,
+    PoolExecutor,
+    make_executor,
+)
 from llamapipe.engine.fingerprint import digest, shard_fingerprint
 from llamapipe.engine.progress import ShardProgress
 from llamapipe.engine.spec import Counters, FinalizeContext, ShardSpec, StageSpec
@@ -227,7 +232,7 @@ def _run_stage(
 
     stage_dir.mkdir(parents=True, exist_ok=True)
     _write_manifest(spec, stage_dir, plan, complete=False, extra={"started": time.time()})
-    tasks = largest_first([_shard_task(spec, run_dir, plan, s, seed, strict) for s in pending])
+    tasks = [_shard_task(spec, run_dir, plan, s, seed, strict) for s in pending]
     failed = _execute(spec, tasks, executor, workers, retries, run_dir, console, executor_options)
 
     shard_markers, counters = _merged_markers(stage_dir, plan)
@@ -360,9 +365,9 @@ def _local_input_bytes(task: ShardTask) -> int:
 
 
 def largest_first(tasks: list[ShardTask]) -> list[ShardTask]:
-    """Shards with the most local input first, ties in plan order: with workers pulling shards
-    as they free up, the big ones do not land last on one worker while the others idle (the
-    longest-processing-time-first rule). Outputs do not depend on the order."""
+    """Shards with the most local input first, ties in plan order: with parallel workers pulling
+    shards as they free up, the big ones do not land last on one worker while the others idle
+    (the longest-processing-time-first rule). Outputs do not depend on the order."""
     sizes = {id(task): _local_input_bytes(task) for task in tasks}
     return sorted(tasks, key=lambda task: -sizes[id(task)])
 
@@ -388,7 +393,8 @@ def _execute(
     failed: list[ShardOutcome] = []
     try:
         with ShardProgress(spec.name, len(tasks), console) as progress:
-            todo = tasks
+            # in-process shards run in plan order; parallel workers get the big ones first
+            todo = tasks if isinstance(ex, InProcessExecutor) else largest_first(tasks)
             for attempt in range(retries + 1):
                 again: list[ShardTask] = []
                 for task, outcome in ex.run(todo):
