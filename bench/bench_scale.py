@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -194,6 +195,11 @@ def run_cc(work: Path, prep: dict, inputs: list[Path], workers: int, tag: str) -
     ):
         stats = json.loads((run_dir / stage / "stats.json").read_text())
         usage[key] = stats.get("totals", {}).get("docs_out")
+    usage["stage_wall_s"] = {
+        str(path.parent.relative_to(run_dir)): json.loads(path.read_text()).get("seconds")
+        for path in sorted(run_dir.glob("**/stats.json"))
+        if path.parent.name != "wikipedia"
+    }
     shutil.rmtree(run_dir, ignore_errors=True)
     return usage
 
@@ -373,6 +379,37 @@ def paired_speedups(rows: list[dict], stage: str, size: int) -> list[float]:
     return [w[1] / w[2] for w in by_repeat.values() if 1 in w and 2 in w]
 
 
+#: The CC sub-stage that runs as one shard whatever the workers: fastText's one-thread training.
+SERIAL_STAGE = "ingest/commoncrawl/classifier-model"
+
+
+def _cc_stage_split(rows: list[dict], size: int, log: Callable[[str], None]) -> dict:
+    """Where the CC stage's wall time goes at this size: the one-shard classifier training
+    (its median seconds) and the other sub-stages together, with their 2-vs-1-worker speedup
+    (median of the paired repeats): what bounds the whole stage's scaling (Amdahl)."""
+    by_repeat: dict[int, dict[int, dict]] = {}
+    for r in rows:
+        if r["stage"] == "commoncrawl" and r["size"] == size and r.get("stage_wall_s"):
+            by_repeat.setdefault(r.get("repeat", 0), {})[r["workers"]] = r["stage_wall_s"]
+    pairs = [w for w in by_repeat.values() if 1 in w and 2 in w]
+    if not pairs:
+        return {}
+
+    def rest(walls: dict) -> float:
+        return sum(v for k, v in walls.items() if k != SERIAL_STAGE and v)
+
+    serial = statistics.median(w[1].get(SERIAL_STAGE) or 0 for w in pairs)
+    speedup = statistics.median(rest(w[1]) / rest(w[2]) for w in pairs)
+    log(
+        f"commoncrawl {size}x: classifier training {serial:.1f} s (one shard, serial); the other "
+        f"sub-stages 2 workers vs 1: {speedup:.2f}x"
+    )
+    return {
+        f"commoncrawl_{size}x_classifier_training_s": round(serial, 2),
+        f"commoncrawl_{size}x_other_substages_speedup_2w_vs_1w": round(speedup, 3),
+    }
+
+
 def plot(rows: list[dict], path: Path, note: str) -> None:
     import matplotlib
 
@@ -454,6 +491,8 @@ def report(rows: list[dict], args: argparse.Namespace, meta: dict, final: bool) 
             if sel:
                 summary[f"{stage}_{workers}w"] = fit(sel)
         for size in sizes:
+            if stage == "commoncrawl":
+                summary.update(_cc_stage_split(rows, size, log))
             ratios = paired_speedups(rows, stage, size)
             if ratios:
                 speedup = statistics.median(ratios)
@@ -559,6 +598,7 @@ def main(argv: list[str]) -> None:
                             bytes_models=usage["bytes_models"],
                             docs_filtered=usage["docs_filtered"],
                             docs_out=usage["docs_out"],
+                            stage_wall_s=usage["stage_wall_s"],
                         )
                     )
                     report(rows, args, meta, final=False)
