@@ -1,10 +1,13 @@
-"""What a pool worker's start costs, with and without the forkserver preloading the engine.
+"""What a pool worker's start costs: without preloading, preloaded at the first stage, and
+preloaded by a forkserver started as the command begins (the default; llamapipe/pool_start.py).
 
 `llamapipe data build --source c4` on copies of the real OLMo C4 sample (one shard each, so two
 workers both start), run as a process tree (bench/proctree.py, forkserver and workers counted)
-with `LLAMAPIPE_POOL_PRELOAD=0` (baseline: every worker imports numpy, pyarrow and the engine
-itself) and with the default preload, alternated `--repeats` times on the same inputs. The work
-counted is identical on both sides (same stages, same shards, same output documents).
+with `LLAMAPIPE_POOL_PRELOAD=0 LLAMAPIPE_POOL_EARLY=0` (baseline: every worker imports numpy,
+pyarrow, pandas and the engine itself), with `LLAMAPIPE_POOL_EARLY=0` (the forkserver preloads
+them, started at the first stage) and with the defaults, alternated `--repeats` times on the
+same inputs. The work counted is identical on every side (same stages, same shards, same output
+documents).
 
 Usage: python -m bench.bench_pool_start [--copies 4] [--workers 2] [--repeats 3]
 Writes bench/results/pool_start.json.
@@ -45,9 +48,21 @@ inputs = {json.dumps([str(p) for p in inputs])}
     return config
 
 
-def _build(work: Path, inputs: list[Path], workers: int, preload: bool, tag: str) -> dict:
+#: The sides compared: (LLAMAPIPE_POOL_PRELOAD, LLAMAPIPE_POOL_EARLY) of each.
+VARIANTS = {
+    # every worker imports numpy, pyarrow, pandas and the engine itself (the baseline)
+    "no_preload": ("0", "0"),
+    # the forkserver preloads them, started when the first stage submits its shards
+    "preload_at_first_stage": ("1", "0"),
+    # the default: preloaded by a forkserver the `llamapipe` script starts first thing
+    "preload_early": ("1", "1"),
+}
+
+
+def _build(work: Path, inputs: list[Path], workers: int, variant: str, tag: str) -> dict:
     config = _config(work, inputs, workers, tag)
-    env = {**os.environ, "LLAMAPIPE_POOL_PRELOAD": "1" if preload else "0"}
+    preload, early = VARIANTS[variant]
+    env = {**os.environ, "LLAMAPIPE_POOL_PRELOAD": preload, "LLAMAPIPE_POOL_EARLY": early}
     env.setdefault("PYTHONPATH", str(REPO))
     llamapipe = Path(sys.executable).with_name("llamapipe")
     usage = proctree.measure(
@@ -72,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     [sample] = realdata("bench_pool_start", C4_SAMPLE)
     start_load = loadavg()
-    runs: dict[str, list[dict]] = {"no_preload": [], "preload": []}
+    runs: dict[str, list[dict]] = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory(prefix="bench-pool-") as tmp:
         work = Path(tmp)
         inputs = []
@@ -80,12 +95,11 @@ def main(argv: list[str] | None = None) -> int:
             inputs.append(work / f"c4-{i:02d}.json.gz")
             shutil.copy(sample, inputs[-1])
         for r in range(args.repeats):
-            for preload in (False, True):
-                name = "preload" if preload else "no_preload"
-                runs[name].append(_build(work, inputs, args.workers, preload, f"{name}-{r}"))
+            for name in VARIANTS:
+                runs[name].append(_build(work, inputs, args.workers, name, f"{name}-{r}"))
     docs = {run["docs_out"] for side in runs.values() for run in side}
     if len(docs) != 1:
-        raise SystemExit(f"bench_pool_start: the two sides wrote different documents: {docs}")
+        raise SystemExit(f"bench_pool_start: the sides wrote different documents: {docs}")
     median = {
         name: {k: statistics.median(run[k] for run in side) for k in ("wall_s", "cpu_s")}
         for name, side in runs.items()
@@ -99,9 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         "loadavg_at_end": loadavg(),
         "runs": runs,
         "median": median,
-        "cpu_saved_s": round(median["no_preload"]["cpu_s"] - median["preload"]["cpu_s"], 3),
-        "cpu_ratio": round(median["no_preload"]["cpu_s"] / median["preload"]["cpu_s"], 3),
-        "wall_ratio": round(median["no_preload"]["wall_s"] / median["preload"]["wall_s"], 3),
+        "vs_no_preload": {
+            name: {
+                "cpu_saved_s": round(median["no_preload"]["cpu_s"] - median[name]["cpu_s"], 3),
+                "cpu_ratio": round(median["no_preload"]["cpu_s"] / median[name]["cpu_s"], 3),
+                "wall_saved_s": round(median["no_preload"]["wall_s"] - median[name]["wall_s"], 3),
+                "wall_ratio": round(median["no_preload"]["wall_s"] / median[name]["wall_s"], 3),
+            }
+            for name in VARIANTS
+            if name != "no_preload"
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
