@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
@@ -96,10 +96,7 @@ class PoolExecutor:
             self._pool.submit(_ready)
 
     def run(self, tasks: Sequence[ShardTask]) -> Iterator[tuple[ShardTask, ShardOutcome]]:
-        if self._pool is None:
-            self.start([task.process for task in tasks[:1]])
-        assert self._pool is not None
-        futures = {self._pool.submit(run_shard_task, task): task for task in tasks}
+        futures = self._submit_all(tasks)
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -115,6 +112,22 @@ class PoolExecutor:
                 except Exception as exc:
                     outcome = ShardOutcome(task.shard.index, False, error=f"{exc}")
                 yield task, outcome
+
+    def _submit_all(self, tasks: Sequence[ShardTask]) -> dict[Future[ShardOutcome], ShardTask]:
+        """Every task submitted. A pool found broken before the stage starts (a worker killed
+        while idle, between stages) is replaced once, so the stage runs on fresh workers."""
+        for attempt in range(2):
+            if self._pool is None:
+                self.start([task.process for task in tasks[:1]])
+            assert self._pool is not None
+            try:
+                return {self._pool.submit(run_shard_task, task): task for task in tasks}
+            except BrokenProcessPool:
+                if attempt:
+                    raise
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         if self._pool is not None:

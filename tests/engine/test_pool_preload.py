@@ -62,3 +62,40 @@ def test_shards_run_largest_local_input_first(tmp_path: Path) -> None:
         task(5, str(tmp_path / "missing")),
     ]
     assert [t.shard.index for t in largest_first(tasks)] == [2, 4, 3, 0, 1, 5]
+
+
+def _count_one(ctx) -> None:
+    ctx.counters.add("docs_in")
+
+
+def test_a_pool_broken_between_stages_is_replaced(tmp_path: Path) -> None:
+    """A worker killed while idle (between two stages of one build) breaks the pool; the next
+    stage gets fresh workers instead of failing (engine/executors.py `_submit_all`)."""
+    import os
+    import signal
+    import time
+    from dataclasses import replace
+
+    from llamapipe.engine.executors import PoolExecutor
+
+    def tasks(stage: str) -> list[ShardTask]:
+        base = replace(
+            _task(), stage_name=stage, stage_dir=str(tmp_path / stage), run_dir=str(tmp_path)
+        )
+        return [replace(base, process=_count_one, shard=ShardSpec(i)) for i in range(3)]
+
+    ex = PoolExecutor(2)
+    try:
+        assert all(out.ok for _t, out in ex.run(tasks("first")))
+        pool = ex._pool
+        assert pool is not None
+        os.kill(next(iter(pool._processes)), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not pool._broken and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool._broken
+        outcomes = [out for _t, out in ex.run(tasks("second"))]
+        assert [out.ok for out in outcomes] == [True] * 3, [out.error for out in outcomes]
+        assert ex._pool is not pool
+    finally:
+        ex.close()
