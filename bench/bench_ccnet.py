@@ -57,7 +57,15 @@ from types import SimpleNamespace
 from rich.console import Console
 
 from bench import proctree
-from bench.common import REPO, VENVS, BaselineUnavailable, ensure_venv, loadavg, realdata
+from bench.common import (
+    REPO,
+    VENVS,
+    BaselineUnavailable,
+    byte_compile,
+    ensure_venv,
+    loadavg,
+    realdata,
+)
 from llamapipe.recipe import CCNET_LID_THRESHOLD, CCNET_MIN_DOC_LENGTH
 
 QUIET = Console(quiet=True)
@@ -589,9 +597,11 @@ def main() -> None:
         prep = prepare_models(work / "models-run", inputs)
         try:
             ccnet_python, ccnet_src = ensure_ccnet()
+            byte_compile(REPO / "llamapipe", REPO / "bench", ccnet_src / "cc_net")
         except BaselineUnavailable as exc:
             _log(f"cc_net baseline unavailable: {exc}")
             ccnet_python = None
+            byte_compile(REPO / "llamapipe", REPO / "bench")
 
         lp_runs, cc_runs, lp_nc_runs, lp_more_runs = [], [], [], []
         for r in range(rounds):

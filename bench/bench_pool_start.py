@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from bench import proctree
-from bench.common import REPO, loadavg, realdata
+from bench.common import REPO, byte_compile, loadavg, realdata
 
 RESULTS = REPO / "bench" / "results" / "pool_start.json"
 C4_SAMPLE = "c4/olmo_c4-sample.00000-of-00001.json.gz"
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     [sample] = realdata("bench_pool_start", C4_SAMPLE)
+    byte_compile(REPO / "llamapipe")
     start_load = loadavg()
     runs: dict[str, list[dict]] = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory(prefix="bench-pool-") as tmp:

@@ -50,7 +50,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench import proctree
-from bench.common import REPO, loadavg, realdata
+from bench.common import REPO, byte_compile, loadavg, realdata
 
 QUIET = Console(quiet=True)
 SHARDS = [
@@ -569,6 +569,7 @@ def main(argv: list[str]) -> None:
         tmp = tempfile.TemporaryDirectory(prefix="bench-scale-")
         work = Path(tmp.name)
     try:
+        byte_compile(REPO / "llamapipe", REPO / "bench")
         all_inputs = build_copies(work / "wet", max(sizes))
         _log(f"inputs: up to {max(sizes)} copies ({len(all_inputs)} WET files)")
         rows: list[dict] = []
