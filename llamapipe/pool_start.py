@@ -6,7 +6,8 @@ submits its first shard, that second is spent while the driver waits; started as
 begins, it overlaps the driver's imports and config validation on another core, so the
 workers are ready when the first stage is. The CPU spent is the same either way.
 
-This module is imported before anything heavy (llamapipe/launch.py): standard library only.
+This module is imported before anything heavy (llamapipe/launch.py): standard library only,
+with llamapipe.errors and llamapipe.overrides (the same `--set` rules as the config loader).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import os
 import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from llamapipe.errors import ConfigError
+from llamapipe.overrides import apply_overrides
 
 #: Imported once by the forkserver, before it forks any worker, so that each worker starts with
 #: numpy, pyarrow and the engine already loaded instead of importing them itself. None of them
@@ -62,41 +66,41 @@ def _option(argv: Sequence[str], *names: str) -> str | None:
     return value
 
 
-def _set_overrides(argv: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for i, arg in enumerate(argv):
-        text = argv[i + 1] if arg == "--set" and i + 1 < len(argv) else None
-        if arg.startswith("--set="):
-            text = arg.split("=", 1)[1]
-        if text and "=" in text:
-            key, value = text.split("=", 1)
-            found[key.strip()] = value.strip().strip("\"'")
-    return found
+def _overrides(argv: Sequence[str]) -> list[str]:
+    """The command line's `--set` items, then its `--executor` / `--workers` flags as overrides
+    (they win), in the order the CLI applies them (cli/common.py `load_cli_config`)."""
+    items = [
+        argv[i + 1] if arg == "--set" else arg.split("=", 1)[1]
+        for i, arg in enumerate(argv)
+        if (arg == "--set" and i + 1 < len(argv)) or arg.startswith("--set=")
+    ]
+    if (kind := _option(argv, "--executor")) is not None:
+        items.append(f'executor.kind="{kind}"')
+    if (workers := _option(argv, "--workers", "-w")) is not None:
+        items.append(f"executor.workers={workers}")
+    return items
 
 
 def pool_workers_for_argv(argv: Sequence[str]) -> int:
-    """How many pool workers this command line will use, read cheaply (TOML only, no
-    validation), or 0 when it runs no stages, uses another executor, or is unreadable: the
-    CLI's own config loading stays the authority and reports any error."""
+    """How many pool workers this command line will use, read cheaply (TOML and `--set` only,
+    no validation), or 0 when it runs no stages, uses another executor, or is unreadable: the
+    CLI's own config loading stays the authority and reports any error. The defaults are
+    ExecutorConfig's (config/run.py; tests/engine/test_pool_start.py pins them)."""
     words = [a for a in argv if not a.startswith("-")]
     if not any(tuple(words[: len(cmd)]) == cmd for cmd in STAGE_COMMANDS):
         return 0
     path = Path(_option(argv, "--config", "-c") or "pipeline.toml")
     try:
-        executor = tomllib.loads(path.read_text(encoding="utf-8")).get("executor", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = apply_overrides(tomllib.loads(path.read_text(encoding="utf-8")), _overrides(argv))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError):
         return 0
+    executor = data.get("executor", {})
     if not isinstance(executor, dict):
         return 0
-    overrides = _set_overrides(argv)
-    kind = _option(argv, "--executor") or overrides.get("executor.kind")
-    kind = kind or str(executor.get("kind", "pool"))
-    workers = _option(argv, "--workers", "-w") or overrides.get("executor.workers")
-    try:
-        count = int(workers or executor.get("workers") or os.cpu_count() or 1)
-    except (TypeError, ValueError):
+    workers = executor.get("workers", os.cpu_count() or 1)
+    if executor.get("kind", "pool") != "pool" or not isinstance(workers, int):
         return 0
-    return count if kind == "pool" and count > 1 else 0
+    return workers if workers > 1 else 0
 
 
 def start_early_for_argv(argv: Sequence[str]) -> bool:

@@ -25,6 +25,7 @@ from llamapipe.config.tokenizer import TokenizerConfig
 from llamapipe.config.train import TrainConfig
 from llamapipe.errors import ConfigError, StorageError
 from llamapipe.io.refs import check_scheme, scheme_of
+from llamapipe.overrides import apply_overrides, parse_override
 from llamapipe.sources import SOURCE_ORDER, SOURCES
 
 
@@ -90,34 +91,6 @@ class PipelineConfig(StrictModel):
             "seed": self.run.seed,
             "executor_options": options,
         }
-
-
-def parse_override(item: str) -> tuple[list[str], Any]:
-    """`a.b.c=value` -> (["a","b","c"], value); the value is read as TOML, else as a string."""
-    if "=" not in item:
-        raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set train.steps=100")
-    key, raw = item.split("=", 1)
-    key = key.strip()
-    if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {item!r}: empty key")
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key.split("."), value
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    for item in overrides:
-        path, value = parse_override(item)
-        node = data
-        for part in path[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"--set {item!r}: {part!r} is not a table")
-            node = child
-        node[path[-1]] = value
-    return data
 
 
 def _format_validation_error(source: str, exc: ValidationError) -> str:
@@ -197,6 +170,7 @@ __all__ = [
     "SlurmConfig",
     "SourcesConfig",
     "apply_overrides",
+    "parse_override",
     "config_from_dict",
     "load_config",
     "write_removed_for",

@@ -35,10 +35,26 @@ def test_workers_are_read_from_the_config_and_the_flags(tmp_path: Path) -> None:
     assert pool_workers_for_argv(["data", "stats", "-c", cfg]) == 0
 
 
-def test_default_executor_is_a_pool_of_every_cpu(tmp_path: Path) -> None:
+def test_defaults_are_the_executor_configs(tmp_path: Path) -> None:
+    """The early start reads raw TOML, so it restates ExecutorConfig's defaults (config/run.py):
+    a pool of every CPU. They must not drift apart."""
+    from llamapipe.config import ExecutorConfig
+
+    default = ExecutorConfig()
+    assert default.kind == "pool" and default.workers == (os.cpu_count() or 1)
     cfg = _config(tmp_path, "")
-    cpus = os.cpu_count() or 1
-    assert pool_workers_for_argv(["data", "build", "-c", cfg]) == (cpus if cpus > 1 else 0)
+    expected = default.workers if default.workers > 1 else 0
+    assert pool_workers_for_argv(["data", "build", "-c", cfg]) == expected
+
+
+def test_set_values_are_read_as_the_config_loader_reads_them(tmp_path: Path) -> None:
+    """`--set` goes through the loader's own rules (llamapipe/overrides.py): TOML values, the
+    flags applied after it; an override the loader refuses starts nothing."""
+    cfg = _config(tmp_path, "[executor]\nworkers = 3")
+    assert pool_workers_for_argv(["run", "-c", cfg, "--set=executor.workers=5"]) == 5
+    assert pool_workers_for_argv(["run", "-c", cfg, "--set", "executor.workers=5", "-w", "2"]) == 2
+    assert pool_workers_for_argv(["run", "-c", cfg, "--set", "executor.workers"]) == 0
+    assert pool_workers_for_argv(["run", "-c", cfg, "--set", "executor=3"]) == 0
 
 
 def test_unreadable_configs_start_nothing(tmp_path: Path) -> None:
