@@ -116,18 +116,19 @@ class PoolExecutor:
     def _submit_all(self, tasks: Sequence[ShardTask]) -> dict[Future[ShardOutcome], ShardTask]:
         """Every task submitted. A pool found broken before the stage starts (a worker killed
         while idle, between stages) is replaced once, so the stage runs on fresh workers."""
-        for attempt in range(2):
-            if self._pool is None:
-                self.start([task.process for task in tasks[:1]])
+        try:
+            return self._submit(tasks)
+        except BrokenProcessPool:
             assert self._pool is not None
-            try:
-                return {self._pool.submit(run_shard_task, task): task for task in tasks}
-            except BrokenProcessPool:
-                if attempt:
-                    raise
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-        raise AssertionError("unreachable")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            return self._submit(tasks)
+
+    def _submit(self, tasks: Sequence[ShardTask]) -> dict[Future[ShardOutcome], ShardTask]:
+        if self._pool is None:
+            self.start([task.process for task in tasks[:1]])
+        assert self._pool is not None
+        return {self._pool.submit(run_shard_task, task): task for task in tasks}
 
     def close(self) -> None:
         if self._pool is not None:

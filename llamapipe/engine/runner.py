@@ -368,8 +368,7 @@ def largest_first(tasks: list[ShardTask]) -> list[ShardTask]:
     """Shards with the most local input first, ties in plan order: with parallel workers pulling
     shards as they free up, the big ones do not land last on one worker while the others idle
     (the longest-processing-time-first rule). Outputs do not depend on the order."""
-    sizes = {id(task): _local_input_bytes(task) for task in tasks}
-    return sorted(tasks, key=lambda task: -sizes[id(task)])
+    return sorted(tasks, key=lambda task: -_local_input_bytes(task))
 
 
 def _execute(
