@@ -595,13 +595,13 @@ def main() -> None:
         _log(f"inputs: {len(inputs)} WET files ({args.copies} copies of the 2 real shards)")
         _log("training the en SentencePiece + KenLM models on the enwiki sample (untimed) ...")
         prep = prepare_models(work / "models-run", inputs)
+        byte_compile(REPO / "llamapipe", REPO / "bench")
         try:
             ccnet_python, ccnet_src = ensure_ccnet()
-            byte_compile(REPO / "llamapipe", REPO / "bench", ccnet_src / "cc_net")
+            byte_compile(ccnet_src / "cc_net")
         except BaselineUnavailable as exc:
             _log(f"cc_net baseline unavailable: {exc}")
             ccnet_python = None
-            byte_compile(REPO / "llamapipe", REPO / "bench")
 
         lp_runs, cc_runs, lp_nc_runs, lp_more_runs = [], [], [], []
         for r in range(rounds):

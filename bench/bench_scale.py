@@ -369,14 +369,19 @@ def median_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _pairs(rows: list[dict], stage: str, size: int, field: str) -> list[dict[int, object]]:
+    """`field` of the 1- and 2-worker run of each repeat that has both ({workers: value})."""
+    by_repeat: dict[int, dict[int, object]] = {}
+    for r in rows:
+        if r["stage"] == stage and r["size"] == size and r.get(field):
+            by_repeat.setdefault(r.get("repeat", 0), {})[r["workers"]] = r[field]
+    return [w for w in by_repeat.values() if 1 in w and 2 in w]
+
+
 def paired_speedups(rows: list[dict], stage: str, size: int) -> list[float]:
     """1-worker wall / 2-worker wall of each repeat: the two runs of a pair ran back to back,
     so a slow spell of the machine touches both (timing varies by up to 45% between runs)."""
-    by_repeat: dict[int, dict[int, float]] = {}
-    for r in rows:
-        if r["stage"] == stage and r["size"] == size:
-            by_repeat.setdefault(r.get("repeat", 0), {})[r["workers"]] = r["wall_s"]
-    return [w[1] / w[2] for w in by_repeat.values() if 1 in w and 2 in w]
+    return [w[1] / w[2] for w in _pairs(rows, stage, size, "wall_s")]
 
 
 #: The CC sub-stage that runs as one shard whatever the workers: fastText's one-thread training.
@@ -387,11 +392,7 @@ def _cc_stage_split(rows: list[dict], size: int, log: Callable[[str], None]) -> 
     """Where the CC stage's wall time goes at this size: the one-shard classifier training
     (its median seconds) and the other sub-stages together, with their 2-vs-1-worker speedup
     (median of the paired repeats): what bounds the whole stage's scaling (Amdahl)."""
-    by_repeat: dict[int, dict[int, dict]] = {}
-    for r in rows:
-        if r["stage"] == "commoncrawl" and r["size"] == size and r.get("stage_wall_s"):
-            by_repeat.setdefault(r.get("repeat", 0), {})[r["workers"]] = r["stage_wall_s"]
-    pairs = [w for w in by_repeat.values() if 1 in w and 2 in w]
+    pairs = _pairs(rows, "commoncrawl", size, "stage_wall_s")
     if not pairs:
         return {}
 
