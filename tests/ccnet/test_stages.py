@@ -128,6 +128,39 @@ def test_reference_classifier_fell_back_to_wikipedia_and_filters(ccnet_run) -> N
     assert removed["reference_score_below_threshold"] > 0  # ... and some dropped
 
 
+def test_fallback_positives_length_matched_by_default_whole_articles_on_request(
+    ccnet_run, tmp_path: Path
+) -> None:
+    """The default fallback trains on article windows no longer than their crawl pages;
+    `whole_articles` restores whole articles (the real enwiki sample's, ~7x longer)."""
+    import shutil
+
+    from llamapipe.sources.commoncrawl.models import WIKIPEDIA_STAGE
+
+    run_dir = ccnet_run.run_dir
+    matched = json.loads((run_dir / CLASSIFIER_MODEL_STAGE / "training.json").read_text())
+    assert matched["fallback_positives"] == "length_matched"
+    assert matched["positive_chars_mean"] <= matched["negative_chars_mean"]
+    articles = [d.text for d in _docs(run_dir, WIKIPEDIA_STAGE) if d.meta["language"] == "en"]
+    article_mean = sum(map(len, articles)) / len(articles)
+    assert matched["positive_chars_mean"] < article_mean / 3
+
+    other = tmp_path / "run"
+    for stage in (WIKIPEDIA_STAGE, HASHES_STAGE, "ccnet-models", SCORED_STAGE):
+        shutil.copytree(run_dir / stage, other / stage)
+    classifier = ccnet_run.section.classifier.model_copy(
+        update={"fallback_positives": "whole_articles"}
+    )
+    section = ccnet_run.section.model_copy(update={"classifier": classifier})
+    spec = next(s for s in build_stages_from_section(section) if s.name == CLASSIFIER_MODEL_STAGE)
+    run_stage(spec, other, executor="inprocess")
+    whole = json.loads((other / CLASSIFIER_MODEL_STAGE / "training.json").read_text())
+    assert whole["fallback_positives"] == "whole_articles"
+    assert whole["positives"] == matched["positives"] == len(articles)
+    assert whole["positive_chars_mean"] == pytest.approx(article_mean, abs=0.1)
+    assert whole["negatives"] == matched["negatives"]
+
+
 def test_exact_document_dedup_across_dumps_first_wins(ccnet_run) -> None:
     run_dir = ccnet_run.run_dir
     shard1 = _docs(run_dir, FILTERED_STAGE, 1)

@@ -90,6 +90,12 @@ class ReferenceClassifierConfig(StrictModel):
     min_ref_pages: int = Field(default=100, ge=1)
     #: At most this many positives (and as many negatives) (ours).
     max_positives: int = Field(default=100_000, ge=1)
+    #: What a Wikipedia article gives in the fallback: "length_matched" = a window of its
+    #: whole lines about as long as the random crawl page it is paired with (a cited page is a
+    #: crawl page of crawl length; whole articles are ~7x longer: a training set of mostly
+    #: article text, 3-4x slower to train on); "whole_articles" = the whole article (the only
+    #: behaviour before 2026-12-01) (ours).
+    fallback_positives: Literal["length_matched", "whole_articles"] = "length_matched"
     #: fastText supervised settings (ours; fastText's own defaults, 5 epochs at lr 0.1,
     #: barely move on the few thousand examples a reference set has).
     epoch: int = Field(default=20, ge=1)

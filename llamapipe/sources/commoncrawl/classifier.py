@@ -3,11 +3,15 @@
 Positives are crawl pages whose URL Wikipedia cites in a `<ref>` (recorded by the Wikipedia
 stage in refs/*.jsonl), processed by the same CCNet steps; negatives are as many random crawl
 pages. With fewer than `min_ref_pages` cited pages in the crawl (always the case on samples),
-Wikipedia articles stand in as positives and the stats say so (`positives_from_wikipedia`).
+Wikipedia articles stand in as positives and the stats say so (`positives_from_wikipedia`);
+by default each gives a window of its lines as long as the crawl page it is paired with
+(`classifier.fallback_positives`), so that the fallback's positives have the length of the
+cited pages they stand in for.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import time
@@ -118,6 +122,34 @@ def _crawl_examples(
     return _CrawlExamples(positives, negatives_pool, cited)
 
 
+def article_window(text: str, target_chars: int, rng: random.Random) -> str:
+    """A run of whole lines of `text` of at most `target_chars` characters (or its first line,
+    when that alone is longer), starting at a random line from which at least `target_chars`
+    remain, so that no window is cut short by the article's end. A text no longer than the
+    target is returned whole. Random starts rather than the lead: a lead section is a summary,
+    the article's body is what cited pages read like."""
+    if len(text) <= target_chars:
+        return text
+    lines = text.split("\n")
+    # remaining[i]: characters from the start of line i to the end (newlines counted)
+    remaining = list(itertools.accumulate(len(line) + 1 for line in reversed(lines)))[::-1]
+    start = rng.choice([i for i, left in enumerate(remaining) if left > target_chars])
+    end, size = start + 1, len(lines[start])
+    while end < len(lines) and size + 1 + len(lines[end]) <= target_chars:
+        size += 1 + len(lines[end])
+        end += 1
+    return "\n".join(lines[start:end])
+
+
+def length_matched(articles: list[str], negatives: list[str], rng: random.Random) -> list[str]:
+    """Each article cut to a window as long as its paired negative (article i with negative
+    i, cycling when there are fewer negatives than articles)."""
+    return [
+        article_window(text, len(negatives[i % len(negatives)]), rng)
+        for i, text in enumerate(articles)
+    ]
+
+
 def _write_examples(path: Path, positives: list[str], negatives: list[str], rng: random.Random):
     examples = [f"{LABEL_REF} {classifier_text(t)}" for t in positives]
     examples += [f"{LABEL_RANDOM} {classifier_text(t)}" for t in negatives]
@@ -151,6 +183,11 @@ def process_train_classifier(ctx: ShardContext) -> None:
             f"cannot train the reference classifier: {len(positives)} positives, "
             f"{len(negatives)} negatives (need Wikipedia output and scored crawl pages)"
         )
+    fallback_positives = None
+    if source == "wikipedia_articles_fallback":
+        fallback_positives = cfg.fallback_positives
+        if fallback_positives == "length_matched":
+            positives = length_matched(positives, negatives, rng)
     train_file = ctx.output("_train.txt")
     _write_examples(train_file, positives, negatives, rng)
     model, lr_used = _train_supervised(train_file, fasttext_settings(cfg), ctx.seed)
@@ -162,6 +199,9 @@ def process_train_classifier(ctx: ShardContext) -> None:
         "positives": len(positives),
         "negatives": len(negatives),
         "positives_source": source,
+        "fallback_positives": fallback_positives,
+        "positive_chars_mean": round(sum(map(len, positives)) / len(positives), 1),
+        "negative_chars_mean": round(sum(map(len, negatives)) / len(negatives), 1),
         "ref_urls": len(refs),
         "ref_pages_in_crawl": crawl.cited,
         "lr": lr_used,

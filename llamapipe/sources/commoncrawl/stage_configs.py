@@ -88,6 +88,7 @@ class ClassifierTrainingConfig(StageConfig):
     train_buckets: tuple[str, ...]
     min_ref_pages: int
     max_positives: int
+    fallback_positives: str
     epoch: int
     lr: float
     word_ngrams: int
