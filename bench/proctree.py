@@ -9,11 +9,15 @@ then adds each reaped process's user+system time (with that of everything it had
 the measurer's `RUSAGE_CHILDREN`, so the total is exact, whoever forked whom. The measurer
 has no other children, and its own sampling loop is not in that figure.
 
-Memory is sampled every `--interval` seconds over all live descendants (psutil): the peak RSS
-of each process, and the peak of the sum over processes (RSS counts shared pages once per
-process; the PSS sum, which splits them, is given too). Short spikes between samples are
-missed. Processes are labelled "main" (the command), "forkserver", "worker" (a forkserver's or
-the main process's child doing the work) or "other" (e.g. multiprocessing's resource tracker).
+Every `--interval` seconds the measurer samples all live descendants: each one's peak RSS is
+the kernel's own high-water mark (`VmHWM`, exact up to the last sample), the peak of the RSS sum
+over processes is sampled (RSS counts shared pages once per process; the PSS sum, which splits
+them, is sampled every `PSS_EVERY` samples: reading smaps is the costly part). The measurer
+sleeps on a pidfd of the command, so the command's exit ends the wall time at once (not at the
+next sample), and sampling stays cheap (~3 ms CPU for five processes, ~9 before): with as many busy
+workers as cores, the measurer's CPU is taken from them. Processes are labelled "main" (the
+command), "forkserver", "worker" (a forkserver's or the main process's child doing the work) or
+"other" (e.g. multiprocessing's resource tracker).
 
 CLI: ``python bench/proctree.py --json out.json -- cmd args...`` (the command's output passes
 through). Library: `measure(cmd, env=..., cwd=...)` runs that CLI and returns its JSON dict.
@@ -26,11 +30,13 @@ import ctypes
 import json
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +45,26 @@ import psutil
 PR_SET_CHILD_SUBREAPER = 36
 #: After the command exits, its orphans get this long to finish before being terminated.
 ORPHAN_GRACE_S = 60.0
+#: PSS (smaps_rollup: the kernel walks every mapping) is read at every this many samples.
+PSS_EVERY = 5
 
 
 def _become_subreaper() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed (Linux only)")
+
+
+def _hwm(pid: int) -> int:
+    """Peak RSS so far (`VmHWM` of /proc/<pid>/status; 0 where unreadable)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _pss(pid: int) -> int:
@@ -109,17 +129,33 @@ class _Tracker:
                         }
             except psutil.Error:
                 continue
-            pss = _pss(proc.pid)
-            entry["peak_rss_bytes"] = max(entry["peak_rss_bytes"], rss)
-            entry["peak_pss_bytes"] = max(entry["peak_pss_bytes"], pss)
+            entry["peak_rss_bytes"] = max(entry["peak_rss_bytes"], rss, _hwm(proc.pid))
+            if self.samples % PSS_EVERY == 0:
+                pss = _pss(proc.pid)
+                entry["peak_pss_bytes"] = max(entry["peak_pss_bytes"], pss)
+                pss_total += pss
             entry["sampled_cpu_s"] = cpu.user + cpu.system
             rss_total += rss
-            pss_total += pss
             live += 1
         self.peak_rss_total = max(self.peak_rss_total, rss_total)
         self.peak_pss_total = max(self.peak_pss_total, pss_total)
         self.max_live = max(self.max_live, live)
         self.samples += 1
+
+
+def _exit_waiter(pid: int) -> Callable[[float], None]:
+    """A wait of at most `timeout` s that returns as soon as `pid` exits (a pidfd: Linux 5.3+,
+    Python 3.9+), so that the exit is seen at once rather than at the next sample; a plain
+    sleep where pidfds are missing."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return time.sleep
+
+    def wait(timeout: float) -> None:
+        select.select([fd], [], [], timeout)
+
+    return wait
 
 
 def _reap(block: bool) -> list[tuple[int, int]]:
@@ -143,6 +179,7 @@ def run_measured(cmd: list[str], interval: float) -> dict[str, Any]:
     load = os.getloadavg()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, start_new_session=True)
+    exited = _exit_waiter(proc.pid)
     tracker = _Tracker(proc.pid)
     rc: int | None = None
     main_end = None
@@ -169,7 +206,10 @@ def run_measured(cmd: list[str], interval: float) -> dict[str, Any]:
                         pass
                 _reap(block=True)
                 break
-        time.sleep(interval)
+        if rc is None:
+            exited(interval)
+        else:
+            time.sleep(interval)
     end = time.perf_counter()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     user = after.ru_utime - before.ru_utime

@@ -64,3 +64,26 @@ def test_plain_parent_misses_them(burn_script):
     assert seen < 1.0, f"plain wait saw {seen:.2f} s; the test no longer shows the problem"
     # the orphans are still running or just exited; give them a moment, don't leak them
     os.sched_yield()
+
+
+SPIKE = textwrap.dedent(
+    """
+    import time
+    block = bytearray(150 * 1024 * 1024)  # touched: zero-filled pages are resident
+    del block
+    time.sleep(0.6)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux pidfd and /proc")
+def test_exit_seen_at_once_and_peak_rss_between_samples(tmp_path):
+    """A 1 s sampling period neither pads the wall time to the next sample nor misses a
+    memory spike that came and went between two samples (VmHWM is the kernel's peak)."""
+    quick = proctree.measure([sys.executable, "-c", "pass"], interval=1.0)
+    assert quick["returncode"] == 0 and quick["wall_s"] < 0.9
+    spike = tmp_path / "spike.py"
+    spike.write_text(SPIKE)
+    usage = proctree.measure([sys.executable, str(spike)], interval=0.3)
+    assert usage["returncode"] == 0
+    assert usage["peak_rss_main_bytes"] >= 150 * 1024 * 1024
