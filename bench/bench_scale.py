@@ -22,6 +22,9 @@ between sizes and the fixed cost (intercept of a least-squares line through CPU 
 Each size and worker count runs `--repeats` times (default 3), 1 and 2 workers alternating, so
 that a slow spell of the machine touches both sides of a pair; the speedup is the median of the
 paired ratios, the other figures the medians of the repeats (every repeat is kept in the JSON).
+Before every pair, bench/machine_ceiling.py probes what two processes get from the machine at
+that moment (a pure-Python loop on 2 processes vs 1): the ceiling the pair's speedup is
+reported beside, since on this VM it is itself well under 2 and moves from minute to minute.
 
 Targets: 2 workers vs 1 on the 16x input >= 1.8x (wall), for both. Results:
 bench/results/scale.json and the plot bench/results/scale.png.
@@ -51,6 +54,7 @@ from rich.console import Console
 
 from bench import proctree
 from bench.common import REPO, byte_compile, loadavg, realdata
+from bench.machine_ceiling import CeilingProbe
 
 QUIET = Console(quiet=True)
 SHARDS = [
@@ -479,7 +483,14 @@ def plot(rows: list[dict], path: Path, note: str) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def report(rows: list[dict], args: argparse.Namespace, meta: dict, final: bool) -> None:
+def ceilings_for(probes: list[dict], stage: str, size: int) -> list[float]:
+    """The machine-ceiling probes taken before this stage and size's pairs."""
+    return [p["ceiling"] for p in probes if p["stage"] == stage and p["size"] == size]
+
+
+def report(
+    rows: list[dict], args: argparse.Namespace, meta: dict, final: bool, probes: list[dict]
+) -> None:
     """Summary, results JSON and plot of the rows so far (rewritten after every measurement,
     so that an interrupted run still leaves what it measured); the ratios printed at the end."""
     sizes, worker_counts = meta["sizes"], meta["workers"]
@@ -501,9 +512,20 @@ def report(rows: list[dict], args: argparse.Namespace, meta: dict, final: bool) 
                 summary[f"{stage}_{size}x_speedup_2w_vs_1w"] = round(speedup, 3)
                 summary[f"{stage}_{size}x_speedups_per_repeat"] = [round(r, 3) for r in ratios]
                 target = " (target >= 1.8x)" if size == 16 else ""
+                ceilings = ceilings_for(probes, stage, size)
+                beside = ""
+                if ceilings:
+                    ceiling = statistics.median(ceilings)
+                    summary[f"{stage}_{size}x_machine_ceiling"] = round(ceiling, 3)
+                    summary[f"{stage}_{size}x_machine_ceilings"] = [round(c, 3) for c in ceilings]
+                    beside = (
+                        f"; machine ceiling beside them {ceiling:.2f}x "
+                        f"({min(ceilings):.2f}-{max(ceilings):.2f})"
+                    )
                 log(
                     f"ratio {stage} {size}x 2 workers vs 1 (wall): {speedup:.2f}x{target}, "
                     f"median of {len(ratios)} paired runs ({min(ratios):.2f}-{max(ratios):.2f})"
+                    + beside
                 )
         for workers in worker_counts:
             fitted = summary.get(f"{stage}_{workers}w", {})
@@ -512,9 +534,18 @@ def report(rows: list[dict], args: argparse.Namespace, meta: dict, final: bool) 
                     f"{stage} {workers}w: {fitted['fit_ms_per_page']} ms CPU per page marginal "
                     f"(fit), {fitted['fit_fixed_s']} s fixed"
                 )
+    if probes:
+        every = [p["ceiling"] for p in probes]
+        summary["machine_ceiling_2w_vs_1w"] = round(statistics.median(every), 3)
+        summary["machine_ceiling_range"] = [round(min(every), 3), round(max(every), 3)]
+        log(
+            f"machine ceiling (bench/machine_ceiling.py, {len(every)} probes): "
+            f"{statistics.median(every):.2f}x ({min(every):.2f}-{max(every):.2f})"
+        )
     results = {
         **meta,
         "loadavg_at_end": loadavg(),
+        "ceiling_probes": probes,
         "complete": final,
         "rows": rows,
         "median_rows": medians,
@@ -563,6 +594,7 @@ def main(argv: list[str]) -> None:
         "repeats": args.repeats,
     }
     tmp = None
+    probe: CeilingProbe | None = None
     if args.workdir:
         work = Path(args.workdir)
         work.mkdir(parents=True, exist_ok=True)
@@ -574,6 +606,15 @@ def main(argv: list[str]) -> None:
         all_inputs = build_copies(work / "wet", max(sizes))
         _log(f"inputs: up to {max(sizes)} copies ({len(all_inputs)} WET files)")
         rows: list[dict] = []
+        probes: list[dict] = []
+        if {1, 2} <= set(worker_counts):
+            probe = CeilingProbe()
+
+        def probe_before_pair(stage: str, size: int, repeat: int, workers: int) -> None:
+            if probe is not None and workers == worker_counts[0]:
+                ceiling = round(probe.measure(), 3)
+                probes.append({"stage": stage, "size": size, "repeat": repeat, "ceiling": ceiling})
+
         if not args.skip_cc:
             from bench.bench_ccnet import prepare_models
 
@@ -588,6 +629,7 @@ def main(argv: list[str]) -> None:
             if not args.skip_cc:
                 pages = sum(len(page_texts(p)) for p in inputs)
                 for repeat, workers in _schedule(worker_counts, args.repeats):
+                    probe_before_pair("commoncrawl", size, repeat, workers)
                     usage = run_cc(work, prep, inputs, workers, f"{size}x-{workers}w")
                     rows.append(
                         _row(
@@ -604,7 +646,7 @@ def main(argv: list[str]) -> None:
                             stage_wall_s=usage["stage_wall_s"],
                         )
                     )
-                    report(rows, args, meta, final=False)
+                    report(rows, args, meta, final=False, probes=probes)
                     _log(
                         f"commoncrawl {size}x ({pages} pages) {workers}w: "
                         f"{usage['wall_s']:.1f} s wall, {usage['cpu_s']:.1f} CPU s, "
@@ -618,6 +660,7 @@ def main(argv: list[str]) -> None:
                     else prepare_tokenize(work, inputs, f"{size}x", first_tok[0])
                 )
                 for repeat, workers in _schedule(worker_counts, args.repeats):
+                    probe_before_pair("tokenize", size, repeat, workers)
                     usage = run_encode(run_dir, text_dir, workers)
                     rows.append(
                         _row(
@@ -631,17 +674,19 @@ def main(argv: list[str]) -> None:
                             mb_per_s_per_core=round(nbytes / 1e6 / usage["cpu_s"], 2),
                         )
                     )
-                    report(rows, args, meta, final=False)
+                    report(rows, args, meta, final=False, probes=probes)
                     _log(
                         f"tokenize {size}x ({nbytes / 1e6:.1f} MB) {workers}w: "
                         f"{usage['wall_s']:.1f} s wall, {usage['cpu_s']:.1f} CPU s, "
                         f"worker peak {rows[-1]['peak_rss_worker_max_bytes'] / 1e6:.0f} MB"
                     )
     finally:
+        if probe is not None:
+            probe.close()
         if tmp is not None:
             tmp.cleanup()
 
-    report(rows, args, meta, final=True)
+    report(rows, args, meta, final=True, probes=probes)
 
 
 if __name__ == "__main__":
