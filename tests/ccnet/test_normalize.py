@@ -160,6 +160,17 @@ def test_whole_document_forms_match_the_per_line_functions(realdata) -> None:
         assert hash_lines(doc).tolist() == expected, doc
 
 
+def test_classifier_text_is_the_per_line_definition(realdata) -> None:
+    """The reference classifier's input (one pass over the page) equals its definition: each
+    line LM-normalized, the empty ones dropped, joined by spaces."""
+    from llamapipe.sources.commoncrawl.classifier import classifier_text
+
+    for doc in _documents(realdata):
+        text = "\n".join(doc)
+        expected = " ".join(n for line in text.split("\n") if (n := normalize_for_lm(line)))
+        assert classifier_text(text) == expected, doc
+
+
 def test_whole_document_table_flags_exactly_the_characters_a_rule_changes() -> None:
     """The code-point tables against the per-line functions, for every non-ASCII character
     (a character is flagged iff the per-line rules change it: digits, C1, table, marks)."""
