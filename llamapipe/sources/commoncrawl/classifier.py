@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from llamapipe.engine import ShardContext
 from llamapipe.formats.documents import Document, read_documents
@@ -30,6 +30,7 @@ from llamapipe.sources.commoncrawl.stage_configs import (
     ClassifierTrainingConfig,
 )
 from llamapipe.sources.commoncrawl.stages import SCORED_STAGE
+from llamapipe.sources.commoncrawl.training_pool import PoolPage, page_texts, pool_pages
 from llamapipe.text.ccnet_normalize import normalize_lines_for_lm
 from llamapipe.text.dedup_keys import normalize_url
 
@@ -37,6 +38,7 @@ CLASSIFIER_MODEL_STAGE = "ingest/commoncrawl/classifier-model"
 MODEL_FILE = "quality.bin"
 LABEL_REF = "__label__ref"
 LABEL_RANDOM = "__label__random"
+T = TypeVar("T")
 
 
 def classifier_text(text: str) -> str:
@@ -65,8 +67,8 @@ def _iter_stage_documents(stage_dir: Path) -> Iterator[Document]:
         yield from read_documents(shard)
 
 
-def _reservoir(items: Iterator[str], k: int, rng: random.Random) -> list[str]:
-    sample: list[str] = []
+def _reservoir(items: Iterator[T], k: int, rng: random.Random) -> list[T]:
+    sample: list[T] = []
     for n, item in enumerate(items):
         if len(sample) < k:
             sample.append(item)
@@ -77,27 +79,11 @@ def _reservoir(items: Iterator[str], k: int, rng: random.Random) -> list[str]:
     return sample
 
 
-def training_pool(scored_dir: Path, cfg: ClassifierTrainingConfig) -> Iterator[Document]:
-    """The scored pages the classifier learns from, in shard order: a language it trains on,
-    LID score at least `train_lid_threshold`, bucket in `train_buckets`. Its own keys, not the
-    decisions: with the defaults, exactly the pages the default decisions keep before the
-    classifier (filters.py), whatever the decisions are set to."""
-    languages = set(cfg.languages)
-    buckets = set(cfg.train_buckets)
-    for doc in _iter_stage_documents(scored_dir):
-        meta = doc.meta
-        if (
-            meta["language_score"] >= cfg.train_lid_threshold
-            and meta["language"] in languages
-            and meta.get("bucket") in buckets
-        ):
-            yield doc
-
-
 @dataclass
 class _CrawlExamples:
     """One pass over the pool: cited pages (positives, up to max_positives) and a uniform
-    reservoir of the others (bounded by max_positives, so memory does not grow with the crawl)."""
+    reservoir of the others (bounded by max_positives, so memory does not grow with the crawl),
+    as texts."""
 
     positives: list[str]
     pool: list[str]
@@ -105,23 +91,23 @@ class _CrawlExamples:
 
 
 def _crawl_examples(
-    pool: Iterator[Document], refs: set[str], limit: int, rng: random.Random
+    pool: Iterator[PoolPage], refs: set[str], limit: int, rng: random.Random
 ) -> _CrawlExamples:
-    positives: list[str] = []
+    positives: list[PoolPage] = []
     cited = 0
 
-    def not_cited() -> Iterator[str]:
+    def not_cited() -> Iterator[PoolPage]:
         nonlocal cited
-        for doc in pool:
-            if normalize_url(doc.meta.get("url", "")) in refs:
+        for page in pool:
+            if normalize_url(page.url) in refs:
                 cited += 1
                 if len(positives) < limit:
-                    positives.append(doc.text)
+                    positives.append(page)
             else:
-                yield doc.text
+                yield page
 
     negatives_pool = _reservoir(not_cited(), limit, rng)
-    return _CrawlExamples(positives, negatives_pool, cited)
+    return _CrawlExamples(page_texts(positives), page_texts(negatives_pool), cited)
 
 
 def article_window(text: str, target_chars: int, rng: random.Random) -> str:
@@ -168,7 +154,7 @@ def process_train_classifier(ctx: ShardContext) -> None:
     refs = read_ref_urls(wiki_dir, languages)
     ctx.counters.add("ref_urls", len(refs))
     crawl = _crawl_examples(
-        training_pool(ctx.upstream_dir(SCORED_STAGE), cfg), refs, cfg.max_positives, rng
+        pool_pages(ctx.upstream_dir(SCORED_STAGE), cfg), refs, cfg.max_positives, rng
     )
     ctx.counters.add("ref_pages_in_crawl", crawl.cited)
     positives, source = crawl.positives, "crawl_pages_cited_by_wikipedia"
