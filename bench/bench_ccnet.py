@@ -34,9 +34,15 @@ with their buckets and texts.
 Second baseline: datatrove 0.10.1's `LanguageFilter` (fastText backend pointed at the same
 lid.176.ftz) on the same pages, in its own venv.
 
+Rounds (`--rounds`, default 3): every run and step is repeated, cc_net's and llamapipe's
+alternating, and each side keeps its least CPU time. On this 2-core VM the same run's CPU time
+moves by 20-35% between minutes in either direction (one round gave 0.91x where the rounds
+minutes before and after gave 1.35x and 1.37x), which one round per side cannot tell from a
+change in either program.
+
 Baselines are installed, pinned, into bench/.venvs/ on first use (bench/common.py); one that
 cannot be installed is reported in one line and left out. Results: bench/results/ccnet.json.
-Usage: python -m bench.bench_ccnet [--copies 24] [--workers 2] [--rounds 1]
+Usage: python -m bench.bench_ccnet [--copies 24] [--workers 2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ import hashlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -581,7 +588,9 @@ def main() -> None:
         default=2,
         help="one more llamapipe run with this many pool workers (0: none)",
     )
-    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds; best kept")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds; each side's least CPU kept"
+    )
     parser.add_argument("--no-datatrove", action="store_true")
     parser.add_argument("--json", default=str(RESULTS), help="results file ('' for none)")
     args = parser.parse_args()
@@ -709,6 +718,18 @@ def main() -> None:
                 f"ratio llamapipe end to end vs cc_net (per CPU s, same pages): {ratio:.2f}x "
                 f"(target >= 2.0x: {'met' if ratio >= 2.0 else 'MISSED'})"
             )
+            if len(cc_runs) == len(lp_runs) > 1:
+                # each round's two runs ran minutes apart: their ratio, round by round
+                per_round = [c["cpu_s"] / r["cpu_s"] for c, r in zip(cc_runs, lp_runs, strict=True)]
+                results["ratio_end_to_end_per_round"] = [round(x, 3) for x in per_round]
+                _log(
+                    "  per round: "
+                    + ", ".join(
+                        f"{c['cpu_s']:.1f} / {r['cpu_s']:.1f} CPU s = {x:.2f}x"
+                        for c, r, x in zip(cc_runs, lp_runs, per_round, strict=True)
+                    )
+                    + f" (median {statistics.median(per_round):.2f}x)"
+                )
             ratio_nc = cc["cpu_s"] / lp_nc["cpu_s"]
             _log(
                 f"ratio llamapipe without the reference classifier vs cc_net (per CPU s, same "
