@@ -50,3 +50,16 @@ def test_cc_split_separates_the_one_shard_classifier_training() -> None:
     }
     assert "classifier training 5.0 s" in logged[0]
     assert _cc_stage_split(rows, 64, logged.append) == {}
+
+
+def test_ceiling_probes_are_kept_per_stage_and_size() -> None:
+    from bench.bench_scale import ceilings_for
+
+    probes = [
+        {"stage": "commoncrawl", "size": 16, "repeat": 0, "ceiling": 1.9},
+        {"stage": "tokenize", "size": 16, "repeat": 0, "ceiling": 1.7},
+        {"stage": "commoncrawl", "size": 16, "repeat": 1, "ceiling": 1.5},
+        {"stage": "commoncrawl", "size": 64, "repeat": 0, "ceiling": 2.0},
+    ]
+    assert ceilings_for(probes, "commoncrawl", 16) == [1.9, 1.5]
+    assert ceilings_for(probes, "tokenize", 64) == []
