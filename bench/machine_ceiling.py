@@ -25,7 +25,8 @@ def spin(n: int) -> int:
 
 
 class CeilingProbe:
-    """Two spawned processes kept for the whole benchmark; `measure()` is one probe."""
+    """Two spawned processes kept for the whole benchmark; `measure()` is one probe, `close()`
+    ends them (`contextlib.closing` for a `with` block)."""
 
     def __init__(self, loop: int = LOOP) -> None:
         self.loop = loop
@@ -47,9 +48,3 @@ class CeilingProbe:
     def close(self) -> None:
         self._pool.terminate()
         self._pool.join()
-
-    def __enter__(self) -> CeilingProbe:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()

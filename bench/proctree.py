@@ -55,28 +55,26 @@ def _become_subreaper() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed (Linux only)")
 
 
-def _hwm(pid: int) -> int:
-    """Peak RSS so far (`VmHWM` of /proc/<pid>/status; 0 where unreadable)."""
+def _proc_kb_field(path: str, field: str) -> int:
+    """Bytes of a `Field:  N kB` line of a /proc file (0 where unreadable or absent)."""
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+        with open(path, encoding="ascii", errors="replace") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
     return 0
 
 
+def _hwm(pid: int) -> int:
+    """Peak RSS so far (the kernel's high-water mark)."""
+    return _proc_kb_field(f"/proc/{pid}/status", "VmHWM:")
+
+
 def _pss(pid: int) -> int:
-    """Proportional set size from /proc/<pid>/smaps_rollup (0 where unreadable)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    """Proportional set size (smaps_rollup: costly, a walk of every mapping)."""
+    return _proc_kb_field(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 class _Tracker:
